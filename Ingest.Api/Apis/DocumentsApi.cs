@@ -1,0 +1,138 @@
+using System.Text.Json;
+using MassTransit;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using VectorPipeline.Embeddings;
+using VectorPipeline.Ingest.Chunking;
+using VectorPipeline.Messaging.Contracts;
+using VectorPipeline.VectorStore;
+
+namespace VectorPipeline.Ingest.Apis;
+
+/// <summary>The <c>/documents</c> endpoints of Ingest.Api.</summary>
+public static class DocumentsApi
+{
+    /// <summary>Longest accepted document id, in characters.</summary>
+    public const int MaxIdLength = 256;
+
+    /// <summary>Maps <c>POST /documents</c>, <c>GET /documents/{id}</c> and <c>DELETE /documents/{id}</c>.</summary>
+    public static IEndpointRouteBuilder MapDocumentsApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/documents").WithTags("Documents");
+        api.MapPost("/", PostDocument).WithName("PostDocument")
+            .WithSummary("Store a document (or replace the one with the same id), split it into chunks and queue them for embedding.");
+        api.MapGet("/{id}", GetDocument).WithName("GetDocument")
+            .WithSummary("A document's status and exact chunk counts for the active embedding model.");
+        api.MapDelete("/{id}", DeleteDocument).WithName("DeleteDocument")
+            .WithSummary("Delete a document with its chunks and embeddings.");
+        return app;
+    }
+
+    /// <summary>Handles <c>POST /documents</c>: validate, split, commit document and chunks, then publish one <see cref="EmbedChunk"/> per chunk.</summary>
+    public static async Task<Results<Accepted<PostDocumentResponse>, ValidationProblem, ProblemHttpResult>> PostDocument(
+        PostDocumentRequest request,
+        RecursiveTextSplitter splitter,
+        DocumentStore documents,
+        IPublishEndpoint publisher,
+        ILoggerFactory loggerFactory,
+        CancellationToken cancellationToken)
+    {
+        var errors = Validate(request);
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors);
+        }
+
+        var id = request.Id ?? Guid.CreateVersion7().ToString("n");
+        var chunks = splitter.Split(request.Text!);
+        var metadata = request.Metadata is { ValueKind: JsonValueKind.Object } m ? m.GetRawText() : "{}";
+        var stored = await documents.UpsertAsync(new DocumentToStore(id, request.Title, request.Source, metadata, chunks), cancellationToken);
+
+        try
+        {
+            await publisher.PublishBatch(stored.Select(c => new EmbedChunk(id, c.Id)), cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            loggerFactory.CreateLogger(typeof(DocumentsApi)).LogError(ex, "Document {DocumentId} is stored but its {Chunks} chunk messages could not be published", id, stored.Count);
+            return TypedResults.Problem(
+                title: "Document stored, chunks not queued",
+                detail: $"Document '{id}' was stored but the message broker did not accept its chunks: {ex.Message}. Post it again to queue them.",
+                statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+
+        return TypedResults.Accepted($"/documents/{Uri.EscapeDataString(id)}",
+            new PostDocumentResponse(id, "queued", stored.Count, $"/documents/{Uri.EscapeDataString(id)}"));
+    }
+
+    /// <summary>Handles <c>GET /documents/{id}</c>.</summary>
+    public static async Task<Results<Ok<DocumentStatusResponse>, NotFound<ProblemDetails>>> GetDocument(
+        string id, DocumentStore documents, ActiveEmbeddingModel active, CancellationToken cancellationToken)
+    {
+        var model = active.Model;
+        var state = await documents.GetStateAsync(id, model.Id, cancellationToken);
+        if (state is null)
+        {
+            return NotFound(id);
+        }
+
+        return TypedResults.Ok(new DocumentStatusResponse(
+            state.Id,
+            state.Title,
+            state.Status,
+            new ChunkCountsResponse(state.Chunks.Total, state.Chunks.Embedded, state.Chunks.Failed),
+            $"{model.Provider}/{model.Name}",
+            state.UpdatedAt,
+            state.Errors.Count == 0 ? null : state.Errors.Select(e => new DocumentErrorResponse(e.ChunkOrdinal, e.Error, e.OccurredAt)).ToList()));
+    }
+
+    /// <summary>Handles <c>DELETE /documents/{id}</c>: 204 when deleted, 404 when there was no such document.</summary>
+    public static async Task<Results<NoContent, NotFound<ProblemDetails>>> DeleteDocument(string id, DocumentStore documents, CancellationToken cancellationToken) =>
+        await documents.DeleteAsync(id, cancellationToken) ? TypedResults.NoContent() : NotFound(id);
+
+    private static NotFound<ProblemDetails> NotFound(string id) => TypedResults.NotFound(new ProblemDetails
+    {
+        Title = "Document not found",
+        Detail = $"No document has the id '{id}'.",
+        Status = StatusCodes.Status404NotFound,
+        Type = "https://tools.ietf.org/html/rfc9110#section-15.5.5",
+    });
+
+    private static Dictionary<string, string[]> Validate(PostDocumentRequest request)
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (string.IsNullOrWhiteSpace(request.Text))
+        {
+            errors["text"] = ["Text is required and must not be blank."];
+        }
+
+        if (request.Id is not null)
+        {
+            if (request.Id.Length is 0 or > MaxIdLength)
+            {
+                errors["id"] = [$"Id must be 1 to {MaxIdLength} characters long."];
+            }
+            else if (request.Id.Any(char.IsControl))
+            {
+                errors["id"] = ["Id must not contain control characters."];
+            }
+        }
+
+        if (request.Title is { Length: > 1000 })
+        {
+            errors["title"] = ["Title must be at most 1000 characters long."];
+        }
+
+        if (request.Source is { Length: > 2000 })
+        {
+            errors["source"] = ["Source must be at most 2000 characters long."];
+        }
+
+        if (request.Metadata is { } metadata && metadata.ValueKind is not (JsonValueKind.Object or JsonValueKind.Null))
+        {
+            errors["metadata"] = [$"Metadata must be a JSON object; got {metadata.ValueKind.ToString().ToLowerInvariant()}."];
+        }
+
+        return errors;
+    }
+}

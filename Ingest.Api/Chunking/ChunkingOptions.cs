@@ -1,0 +1,31 @@
+namespace VectorPipeline.Ingest.Chunking;
+
+/// <summary>The <c>Chunking</c> configuration section (environment form <c>Chunking__MaxChunkChars</c>, ...).</summary>
+public sealed class ChunkingOptions
+{
+    /// <summary>Configuration section name.</summary>
+    public const string SectionName = "Chunking";
+
+    /// <summary>Largest chunk, in characters (UTF-16 code units), 50..100000; 1000 by default.
+    /// A single word longer than this becomes a chunk of its own rather than being cut.</summary>
+    public int MaxChunkChars { get; set; } = 1000;
+
+    /// <summary>Characters of the previous chunk's end repeated at the start of the next, 0..MaxChunkChars/2; 150 by default.
+    /// Overlap is made of whole sentences or words, never part of one.</summary>
+    public int OverlapChars { get; set; } = 150;
+
+    /// <summary>Checks the ranges above.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A value is out of range; the message names the setting.</exception>
+    public void Validate()
+    {
+        if (MaxChunkChars is < 50 or > 100_000)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxChunkChars), MaxChunkChars, "Chunking:MaxChunkChars must be between 50 and 100000.");
+        }
+
+        if (OverlapChars < 0 || OverlapChars > MaxChunkChars / 2)
+        {
+            throw new ArgumentOutOfRangeException(nameof(OverlapChars), OverlapChars, "Chunking:OverlapChars must be between 0 and half of Chunking:MaxChunkChars.");
+        }
+    }
+}

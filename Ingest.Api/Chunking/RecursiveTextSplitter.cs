@@ -1,0 +1,223 @@
+using System.Text.RegularExpressions;
+
+namespace VectorPipeline.Ingest.Chunking;
+
+/// <summary>
+/// Splits text into chunks of at most <see cref="ChunkingOptions.MaxChunkChars"/> characters, trying
+/// coarse boundaries first and finer ones only for the parts that are still too long (the recursive
+/// character splitting popularised by LangChain): Markdown sections (a heading line starts one, outside
+/// fenced code), then paragraphs (blank lines), then sentences, then words. Neighbouring pieces are packed
+/// into one chunk while they fit, and each new chunk starts with up to
+/// <see cref="ChunkingOptions.OverlapChars"/> characters of whole pieces from the end of the previous one.
+/// Guarantees: no chunk is cut inside a word; a heading is never the last line of a chunk (it stays with the
+/// text of its section); chunks are trimmed and never empty.
+/// </summary>
+public sealed partial class RecursiveTextSplitter
+{
+    private const int SectionLevel = 0;
+    private const int ParagraphLevel = 1;
+    private const int SentenceLevel = 2;
+    private const int WordLevel = 3;
+
+    private readonly int _maxChars;
+    private readonly int _overlapChars;
+
+    /// <summary>Creates a splitter.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Options out of range (see <see cref="ChunkingOptions.Validate"/>).</exception>
+    public RecursiveTextSplitter(ChunkingOptions options)
+    {
+        options.Validate();
+        _maxChars = options.MaxChunkChars;
+        _overlapChars = options.OverlapChars;
+    }
+
+    /// <summary>Splits <paramref name="text"/> into chunks in document order; an empty or blank text gives none.</summary>
+    public IReadOnlyList<string> Split(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var normalised = text.Replace("\r\n", "\n", StringComparison.Ordinal).Replace('\r', '\n');
+        var chunks = new List<string>();
+        SplitInto(normalised, SectionLevel, chunks);
+        return chunks;
+    }
+
+    private void SplitInto(string text, int level, List<string> chunks)
+    {
+        if (text.Length <= _maxChars || level > WordLevel)
+        {
+            AddChunk(text, chunks);
+            return;
+        }
+
+        var pieces = level switch
+        {
+            SectionLevel => SplitSections(text),
+            ParagraphLevel => GlueHeadings(SplitKeepingSeparators(text, ParagraphBoundary())),
+            SentenceLevel => SplitKeepingSeparators(text, SentenceBoundary()),
+            _ => SplitKeepingSeparators(text, WordBoundary()),
+        };
+        if (pieces.Count <= 1)
+        {
+            SplitInto(text, level + 1, chunks);
+            return;
+        }
+
+        Pack(pieces, level, chunks);
+    }
+
+    // Greedy packing with overlap: a window of consecutive pieces is emitted when the next piece would not
+    // fit; the next window starts with the longest run of trailing pieces that fits in the overlap budget.
+    private void Pack(List<string> pieces, int level, List<string> chunks)
+    {
+        var window = new List<string>();
+        var windowLength = 0;
+        var hasNewText = false;
+
+        void Emit()
+        {
+            if (hasNewText)
+            {
+                AddChunk(string.Concat(window), chunks);
+                hasNewText = false;
+            }
+        }
+
+        foreach (var piece in pieces)
+        {
+            if (piece.Length > _maxChars)
+            {
+                Emit();
+                window.Clear();
+                windowLength = 0;
+                SplitInto(piece, level + 1, chunks);
+                continue;
+            }
+
+            if (windowLength + piece.Length > _maxChars)
+            {
+                Emit();
+                while (window.Count > 0 && (windowLength > _overlapChars || windowLength + piece.Length > _maxChars))
+                {
+                    windowLength -= window[0].Length;
+                    window.RemoveAt(0);
+                }
+            }
+
+            window.Add(piece);
+            windowLength += piece.Length;
+            hasNewText = true;
+        }
+
+        Emit();
+    }
+
+    private static void AddChunk(string text, List<string> chunks)
+    {
+        var trimmed = text.Trim();
+        if (trimmed.Length > 0)
+        {
+            chunks.Add(trimmed);
+        }
+    }
+
+    // Sections start at Markdown ATX heading lines (# to ######) that are not inside a fenced code block.
+    private static List<string> SplitSections(string text)
+    {
+        var sections = new List<string>();
+        var start = 0;
+        var inFence = false;
+        var lineStart = 0;
+        while (lineStart < text.Length)
+        {
+            var lineEnd = text.IndexOf('\n', lineStart);
+            var next = lineEnd < 0 ? text.Length : lineEnd + 1;
+            var line = text.AsSpan(lineStart, (lineEnd < 0 ? text.Length : lineEnd) - lineStart);
+            var trimmedLine = line.TrimStart();
+            if (trimmedLine.StartsWith("```") || trimmedLine.StartsWith("~~~"))
+            {
+                inFence = !inFence;
+            }
+            else if (!inFence && IsHeading(line) && lineStart > start)
+            {
+                sections.Add(text[start..lineStart]);
+                start = lineStart;
+            }
+
+            lineStart = next;
+        }
+
+        sections.Add(text[start..]);
+        return sections;
+    }
+
+    private static bool IsHeading(ReadOnlySpan<char> line)
+    {
+        var hashes = 0;
+        while (hashes < line.Length && line[hashes] == '#')
+        {
+            hashes++;
+        }
+
+        return hashes is >= 1 and <= 6 && (hashes == line.Length || line[hashes] == ' ' || line[hashes] == '\t');
+    }
+
+    // A paragraph that is only a heading line is joined to the paragraph after it.
+    private static List<string> GlueHeadings(List<string> paragraphs)
+    {
+        var glued = new List<string>(paragraphs.Count);
+        string? pending = null;
+        foreach (var paragraph in paragraphs)
+        {
+            var combined = pending is null ? paragraph : pending + paragraph;
+            var body = paragraph.Trim();
+            if (!body.Contains('\n') && IsHeading(body))
+            {
+                pending = combined;
+                continue;
+            }
+
+            glued.Add(combined);
+            pending = null;
+        }
+
+        if (pending is not null)
+        {
+            glued.Add(pending);
+        }
+
+        return glued;
+    }
+
+    // Each piece keeps the separator that follows it, so concatenating the pieces gives back the text.
+    private static List<string> SplitKeepingSeparators(string text, Regex boundary)
+    {
+        var pieces = new List<string>();
+        var start = 0;
+        foreach (Match match in boundary.Matches(text))
+        {
+            var end = match.Index + match.Length;
+            if (end > start && match.Index > start)
+            {
+                pieces.Add(text[start..end]);
+                start = end;
+            }
+        }
+
+        if (start < text.Length)
+        {
+            pieces.Add(text[start..]);
+        }
+
+        return pieces;
+    }
+
+    [GeneratedRegex(@"\n[ \t]*\n\s*")]
+    private static partial Regex ParagraphBoundary();
+
+    // After ., ! or ? (optionally closed by a quote or bracket) followed by whitespace.
+    [GeneratedRegex(@"(?<=[.!?][""'”’)\]]?)\s+")]
+    private static partial Regex SentenceBoundary();
+
+    [GeneratedRegex(@"\s+")]
+    private static partial Regex WordBoundary();
+}

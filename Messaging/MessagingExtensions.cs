@@ -1,0 +1,47 @@
+using MassTransit;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace VectorPipeline.Messaging;
+
+/// <summary>Wires MassTransit on RabbitMQ from <c>ConnectionStrings:messaging</c>.</summary>
+public static class MessagingExtensions
+{
+    /// <summary>Configuration key of the broker address (Aspire resource name <c>messaging</c>).</summary>
+    public const string ConnectionStringName = "messaging";
+
+    /// <summary>
+    /// Adds a MassTransit bus on RabbitMQ. <paramref name="configureConsumers"/> registers the
+    /// service's consumers (none for a publisher-only service). Endpoints get kebab-case names.
+    /// MassTransit also registers its bus health check (tags <c>ready</c>, <c>masstransit</c>).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The connection string is missing.</exception>
+    /// <exception cref="FormatException">The connection string is not an amqp URI.</exception>
+    public static IHostApplicationBuilder AddMessaging(
+        this IHostApplicationBuilder builder,
+        Action<IBusRegistrationConfigurator>? configureConsumers = null)
+    {
+        var connectionString = builder.Configuration.GetConnectionString(ConnectionStringName)
+            ?? throw new InvalidOperationException(
+                $"ConnectionStrings:{ConnectionStringName} is not set. Give the RabbitMQ address as " +
+                $"ConnectionStrings__{ConnectionStringName}=amqp://guest:guest@127.0.0.1:5672/");
+        var connection = RabbitMqConnection.Parse(connectionString);
+
+        builder.Services.AddMassTransit(bus =>
+        {
+            bus.SetKebabCaseEndpointNameFormatter();
+            configureConsumers?.Invoke(bus);
+            bus.UsingRabbitMq((context, rabbit) =>
+            {
+                rabbit.Host(connection.Host, (ushort)connection.Port, connection.VirtualHost, host =>
+                {
+                    host.Username(connection.Username);
+                    host.Password(connection.Password);
+                });
+                rabbit.ConfigureEndpoints(context);
+            });
+        });
+        return builder;
+    }
+}

@@ -1,0 +1,76 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Options;
+using VectorPipeline.Embeddings;
+using VectorPipeline.VectorStore;
+
+namespace VectorPipeline.Search.Apis;
+
+/// <summary>The <c>/search</c> endpoint of Search.Api.</summary>
+public static class SearchApi
+{
+    /// <summary>Maps <c>POST /search</c>.</summary>
+    public static IEndpointRouteBuilder MapSearchApi(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/search", Search).WithName("Search").WithTags("Search")
+            .WithSummary("Top-k chunks nearest to the query by cosine distance, through the active model's HNSW index.");
+        return app;
+    }
+
+    /// <summary>Handles <c>POST /search</c>: embeds the query with the active model and answers from its HNSW index.</summary>
+    public static async Task<Results<Ok<SearchResponse>, ValidationProblem>> Search(
+        SearchRequest request,
+        IEmbeddingGenerator<string, Embedding<float>> generator,
+        ActiveEmbeddingModel active,
+        ChunkSearch search,
+        IOptions<SearchOptions> options,
+        CancellationToken cancellationToken)
+    {
+        var settings = options.Value;
+        var errors = new Dictionary<string, string[]>();
+        if (string.IsNullOrWhiteSpace(request.Query))
+        {
+            errors["query"] = ["Query is required and must not be blank."];
+        }
+        else if (request.Query.Length > settings.MaxQueryChars)
+        {
+            errors["query"] = [$"Query must be at most {settings.MaxQueryChars} characters long."];
+        }
+
+        var topK = request.TopK ?? 10;
+        if (topK < 1 || topK > settings.MaxTopK)
+        {
+            errors["topK"] = [$"TopK must be between 1 and {settings.MaxTopK}."];
+        }
+
+        if (request.MinScore is < -1 or > 1 || (request.MinScore is { } min && !double.IsFinite(min)))
+        {
+            errors["minScore"] = ["MinScore is a cosine similarity, between -1 and 1."];
+        }
+
+        if (request.Mode is not null && !string.Equals(request.Mode, "vector", StringComparison.OrdinalIgnoreCase))
+        {
+            errors["mode"] = [$"Mode '{request.Mode}' is not supported; this build answers 'vector'."];
+        }
+
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors);
+        }
+
+        var model = active.Model;
+        var embedding = await generator.GenerateAsync([request.Query!], cancellationToken: cancellationToken);
+        var vector = embedding[0].Vector.ToArray();
+        VectorMath.L2Normalize(vector);
+        var hits = await search.SearchAsync(model, vector, topK, request.MinScore, settings.EfSearch, cancellationToken);
+        var results = hits.Select(h => new SearchResult(h.ChunkId, h.DocumentId, h.Title, h.Text, h.Score, ParseMetadata(h.MetadataJson))).ToList();
+        return TypedResults.Ok(new SearchResponse(results, $"{model.Provider}/{model.Name}"));
+    }
+
+    private static JsonElement ParseMetadata(string json)
+    {
+        using var document = JsonDocument.Parse(json);
+        return document.RootElement.Clone();
+    }
+}

@@ -1,0 +1,22 @@
+using VectorPipeline.Embeddings;
+using VectorPipeline.Search.Apis;
+using VectorPipeline.VectorStore;
+
+namespace VectorPipeline.Search.Extensions;
+
+/// <summary>Search.Api's wiring.</summary>
+public static class Extensions
+{
+    /// <summary>Adds the vector store, the embedding generator (to embed queries), search options and problem details.</summary>
+    public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
+    {
+        builder.AddVectorStore();
+        builder.AddEmbeddings();
+        builder.Services.AddOptions<SearchOptions>().BindConfiguration(SearchOptions.SectionName)
+            .Validate(o => o.EfSearch is >= 1 and <= 1000 && o.MaxTopK is >= 1 and <= 1000 && o.MaxQueryChars >= 1,
+                "Search:EfSearch and Search:MaxTopK must be between 1 and 1000, Search:MaxQueryChars at least 1.")
+            .ValidateOnStart();
+        builder.Services.AddProblemDetails();
+        return builder;
+    }
+}

@@ -1,0 +1,68 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Logging;
+using OpenTelemetry.Logs;
+using VectorPipeline.ServiceDefaults;
+
+namespace Microsoft.Extensions.Hosting;
+
+/// <summary>
+/// What every VectorPipeline service shares, in the shape of Aspire's ServiceDefaults project:
+/// OpenTelemetry (exported over OTLP when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set), health checks
+/// and the <c>/health</c> and <c>/alive</c> endpoints.
+/// </summary>
+public static class Extensions
+{
+    /// <summary>Tag of the checks <c>/alive</c> runs (process up); <c>/health</c> runs every check.</summary>
+    public const string LiveTag = "live";
+
+    /// <summary>Adds OpenTelemetry and the default health checks.</summary>
+    public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
+    {
+        builder.ConfigureOpenTelemetry();
+        builder.Services.AddHealthChecks().AddCheck("self", () => HealthCheckResult.Healthy(), [LiveTag]);
+        return builder;
+    }
+
+    /// <summary>
+    /// Traces (ASP.NET Core, HttpClient, Npgsql, MassTransit and VectorPipeline's own sources), metrics and
+    /// logs, exported over OTLP when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set (the exporter reads the
+    /// standard <c>OTEL_*</c> variables; the resource reads <c>OTEL_SERVICE_NAME</c> and
+    /// <c>OTEL_RESOURCE_ATTRIBUTES</c>). Stands in for <c>OpenTelemetry.Extensions.Hosting</c>, which does not
+    /// restore on this project's machines: the providers are built here and flushed when the host stops.
+    /// </summary>
+    public static TBuilder ConfigureOpenTelemetry<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
+    {
+        if (string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        {
+            return builder;
+        }
+
+        // .NET 10 leaves OpenTelemetry tags off ASP.NET Core's activities unless this switch is false.
+        AppContext.SetSwitch("Microsoft.AspNetCore.Hosting.SuppressActivityOpenTelemetryData", false);
+        var serviceName = builder.Configuration["OTEL_SERVICE_NAME"] ?? builder.Environment.ApplicationName;
+        builder.Logging.AddOpenTelemetry(logging =>
+        {
+            logging.IncludeFormattedMessage = true;
+            logging.IncludeScopes = true;
+            logging.SetResourceBuilder(Telemetry.CreateResource(serviceName));
+            logging.AddOtlpExporter();
+        });
+        builder.Services.AddSingleton(_ => new Telemetry(serviceName));
+        builder.Services.AddHostedService(services => services.GetRequiredService<Telemetry>());
+        return builder;
+    }
+
+    /// <summary>
+    /// Maps <c>/health</c> (ready: every check passes, including database and broker reachability) and
+    /// <c>/alive</c> (the process is up). Both answer 200 when healthy and 503 otherwise.
+    /// </summary>
+    public static WebApplication MapDefaultEndpoints(this WebApplication app)
+    {
+        app.MapHealthChecks("/health");
+        app.MapHealthChecks("/alive", new HealthCheckOptions { Predicate = check => check.Tags.Contains(LiveTag) });
+        return app;
+    }
+}

@@ -1,0 +1,124 @@
+using Npgsql;
+using NpgsqlTypes;
+
+namespace VectorPipeline.VectorStore;
+
+/// <summary>A chunk that still needs an embedding for a model.</summary>
+/// <param name="Id">Chunk key.</param>
+/// <param name="Text">The text to embed.</param>
+/// <param name="ContentHash">SHA-256 of the text (32 bytes), stored with the embedding.</param>
+public sealed record ChunkToEmbed(long Id, string Text, byte[] ContentHash);
+
+/// <summary>An embedding ready to be written.</summary>
+/// <param name="ChunkId">Chunk key.</param>
+/// <param name="ContentHash">Hash of the text that was embedded.</param>
+/// <param name="Vector">The vector; its length must equal the model's dimensions.</param>
+public sealed record ChunkEmbedding(long ChunkId, byte[] ContentHash, ReadOnlyMemory<float> Vector);
+
+/// <summary>Reads chunks to embed and writes embeddings (the Embed.Worker side of the schema).</summary>
+public sealed class EmbeddingStore(NpgsqlDataSource dataSource)
+{
+    /// <summary>
+    /// Of <paramref name="chunkIds"/>, the chunks that still exist and have no embedding for the model.
+    /// A chunk deleted or replaced since its message was published is left out, so it is never embedded.
+    /// </summary>
+    public async Task<IReadOnlyList<ChunkToEmbed>> GetChunksToEmbedAsync(IReadOnlyCollection<long> chunkIds, EmbeddingModel model, CancellationToken cancellationToken = default)
+    {
+        await using var command = dataSource.CreateCommand("""
+            SELECT c.id, c.text, c.content_hash FROM chunks c
+             WHERE c.id = ANY($1)
+               AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.chunk_id = c.id AND e.model_id = $2)
+             ORDER BY c.id
+            """);
+        command.Parameters.AddWithValue(chunkIds.ToArray());
+        command.Parameters.AddWithValue(model.Id);
+        var chunks = new List<ChunkToEmbed>(chunkIds.Count);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            chunks.Add(new ChunkToEmbed(reader.GetInt64(0), reader.GetString(1), reader.GetFieldValue<byte[]>(2)));
+        }
+
+        return chunks;
+    }
+
+    /// <summary>
+    /// Writes embeddings set-based: binary COPY into a transaction-scoped staging table (vectors in
+    /// pgvector's binary format, <see cref="VectorCodec"/>), then one
+    /// <c>INSERT ... SELECT ... ON CONFLICT (chunk_id, model_id) DO NOTHING</c> joined to <c>chunks</c>.
+    /// A redelivered message therefore never creates a second row, and a vector for a chunk deleted in
+    /// the meantime is dropped rather than failing the batch.
+    /// </summary>
+    /// <returns>Rows actually inserted.</returns>
+    /// <exception cref="ArgumentException">A vector's length differs from the model's dimensions.</exception>
+    public async Task<int> WriteAsync(EmbeddingModel model, IReadOnlyList<ChunkEmbedding> embeddings, CancellationToken cancellationToken = default)
+    {
+        if (embeddings.Count == 0)
+        {
+            return 0;
+        }
+
+        foreach (var embedding in embeddings)
+        {
+            if (embedding.Vector.Length != model.Dimensions)
+            {
+                throw new ArgumentException(
+                    $"Chunk {embedding.ChunkId}: vector has {embedding.Vector.Length} dimensions, model {model.Name} declares {model.Dimensions}.",
+                    nameof(embeddings));
+            }
+        }
+
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using (var create = new NpgsqlCommand(
+            "CREATE TEMP TABLE embeddings_staging (chunk_id bigint, content_hash bytea, embedding vector) ON COMMIT DROP",
+            connection, transaction))
+        {
+            await create.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        var buffer = new byte[VectorCodec.EncodedLength(model.Dimensions)];
+        await using (var importer = await connection.BeginBinaryImportAsync(
+            "COPY embeddings_staging (chunk_id, content_hash, embedding) FROM STDIN (FORMAT BINARY)", cancellationToken))
+        {
+            foreach (var embedding in embeddings)
+            {
+                VectorCodec.Encode(embedding.Vector.Span, buffer);
+                await importer.StartRowAsync(cancellationToken);
+                await importer.WriteAsync(embedding.ChunkId, NpgsqlDbType.Bigint, cancellationToken);
+                await importer.WriteAsync(embedding.ContentHash, NpgsqlDbType.Bytea, cancellationToken);
+                await importer.WriteAsync(buffer, NpgsqlDbType.Bytea, cancellationToken);
+            }
+
+            await importer.CompleteAsync(cancellationToken);
+        }
+
+        int inserted;
+        await using (var insert = new NpgsqlCommand("""
+            INSERT INTO embeddings (chunk_id, model_id, content_hash, embedding)
+            SELECT s.chunk_id, $1, s.content_hash, s.embedding
+              FROM embeddings_staging s JOIN chunks c ON c.id = s.chunk_id
+            ON CONFLICT (chunk_id, model_id) DO NOTHING
+            """, connection, transaction))
+        {
+            insert.Parameters.AddWithValue(model.Id);
+            inserted = await insert.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return inserted;
+    }
+
+    /// <summary>Records that embedding these chunks with the model failed (shown by the status API).</summary>
+    public async Task RecordErrorAsync(IReadOnlyCollection<long> chunkIds, EmbeddingModel model, string error, CancellationToken cancellationToken = default)
+    {
+        await using var command = dataSource.CreateCommand("""
+            INSERT INTO embedding_errors (chunk_id, model_id, error)
+            SELECT c.id, $2, $3 FROM chunks c WHERE c.id = ANY($1)
+            """);
+        command.Parameters.AddWithValue(chunkIds.ToArray());
+        command.Parameters.AddWithValue(model.Id);
+        command.Parameters.AddWithValue(error.Length > 2000 ? error[..2000] : error);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+}
