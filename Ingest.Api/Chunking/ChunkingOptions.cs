@@ -11,7 +11,7 @@ public sealed class ChunkingOptions
     public int MaxChunkChars { get; set; } = 1000;
 
     /// <summary>Characters of the previous chunk's end repeated at the start of the next, 0..MaxChunkChars/2; 150 by default.
-    /// Overlap is made of whole sentences or words, never part of one.</summary>
+    /// Overlap is made of whole words, never part of one.</summary>
     public int OverlapChars { get; set; } = 150;
 
     /// <summary>Checks the ranges above.</summary>

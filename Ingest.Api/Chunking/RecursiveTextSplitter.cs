@@ -8,7 +8,7 @@ namespace VectorPipeline.Ingest.Chunking;
 /// character splitting popularised by LangChain): Markdown sections (a heading line starts one, outside
 /// fenced code), then paragraphs (blank lines), then sentences, then words. Neighbouring pieces are packed
 /// into one chunk while they fit, and each new chunk starts with up to
-/// <see cref="ChunkingOptions.OverlapChars"/> characters of whole pieces from the end of the previous one.
+/// <see cref="ChunkingOptions.OverlapChars"/> characters of whole words from the end of the previous one.
 /// Guarantees: no chunk is cut inside a word; a heading is never the last line of a chunk (it stays with the
 /// text of its section); chunks are trimmed and never empty.
 /// </summary>
@@ -65,21 +65,24 @@ public sealed partial class RecursiveTextSplitter
         Pack(pieces, level, chunks);
     }
 
-    // Greedy packing with overlap: a window of consecutive pieces is emitted when the next piece would not
-    // fit; the next window starts with the longest run of trailing pieces that fits in the overlap budget.
+    // Greedy packing: consecutive pieces share a chunk while they fit. After a chunk is emitted, the next
+    // one starts with the previous chunk's trailing whole words, up to the overlap budget.
     private void Pack(List<string> pieces, int level, List<string> chunks)
     {
-        var window = new List<string>();
-        var windowLength = 0;
+        var window = new System.Text.StringBuilder();
         var hasNewText = false;
 
         void Emit()
         {
-            if (hasNewText)
+            if (!hasNewText)
             {
-                AddChunk(string.Concat(window), chunks);
-                hasNewText = false;
+                return;
             }
+
+            var text = window.ToString();
+            AddChunk(text, chunks);
+            window.Clear().Append(OverlapTail(text));
+            hasNewText = false;
         }
 
         foreach (var piece in pieces)
@@ -88,27 +91,50 @@ public sealed partial class RecursiveTextSplitter
             {
                 Emit();
                 window.Clear();
-                windowLength = 0;
                 SplitInto(piece, level + 1, chunks);
                 continue;
             }
 
-            if (windowLength + piece.Length > _maxChars)
+            if (window.Length + piece.Length > _maxChars)
             {
                 Emit();
-                while (window.Count > 0 && (windowLength > _overlapChars || windowLength + piece.Length > _maxChars))
+                if (window.Length + piece.Length > _maxChars)
                 {
-                    windowLength -= window[0].Length;
-                    window.RemoveAt(0);
+                    window.Clear();
                 }
             }
 
-            window.Add(piece);
-            windowLength += piece.Length;
+            window.Append(piece);
             hasNewText = true;
         }
 
         Emit();
+    }
+
+    // The longest end of the text that starts at a word and whose trimmed length fits the overlap budget.
+    private string OverlapTail(string text)
+    {
+        if (_overlapChars == 0)
+        {
+            return "";
+        }
+
+        var end = text.Length;
+        while (end > 0 && char.IsWhiteSpace(text[end - 1]))
+        {
+            end--;
+        }
+
+        var best = end;
+        for (var start = end - 1; start > 0 && end - start <= _overlapChars; start--)
+        {
+            if (char.IsWhiteSpace(text[start - 1]) && !char.IsWhiteSpace(text[start]))
+            {
+                best = start;
+            }
+        }
+
+        return best == end ? "" : text[best..];
     }
 
     private static void AddChunk(string text, List<string> chunks)

@@ -1,0 +1,46 @@
+namespace VectorPipeline.TestServers;
+
+/// <summary>
+/// A throw-away PostgreSQL 15 server with pgvector, started through <c>eng/postgres.sh</c> on a free port in
+/// a temporary folder, and stopped and deleted on dispose. Needs root (the server runs as <c>postgres</c>).
+/// </summary>
+public sealed class PostgresServer : IAsyncDisposable
+{
+    private readonly string _directory;
+
+    private PostgresServer(string directory, int port)
+    {
+        _directory = directory;
+        Port = port;
+    }
+
+    /// <summary>Loopback port the server listens on.</summary>
+    public int Port { get; }
+
+    /// <summary>Npgsql connection string of <paramref name="database"/> on this server.</summary>
+    public string ConnectionString(string database = "vectordb") =>
+        $"Host=127.0.0.1;Port={Port};Database={database};Username=postgres;Pooling=true;Maximum Pool Size=50";
+
+    /// <summary>Initialises and starts a server with an empty database <c>vectordb</c>.</summary>
+    public static async Task<PostgresServer> StartAsync()
+    {
+        var directory = ProcessRunner.CreateTempDirectory("vp-postgres");
+        var port = ProcessRunner.FreePort();
+        await ProcessRunner.RunAsync("bash", [RepositoryPaths.EngScript("postgres.sh"), "start", Path.Combine(directory, "data"), port.ToString(), "vectordb"], TimeSpan.FromMinutes(2));
+        return new PostgresServer(directory, port);
+    }
+
+    /// <summary>Creates another empty database on this server and returns its connection string.</summary>
+    public async Task<string> CreateDatabaseAsync(string name)
+    {
+        await ProcessRunner.RunAsync("/usr/lib/postgresql/15/bin/createdb", ["-h", "127.0.0.1", "-p", Port.ToString(), "-U", "postgres", name], TimeSpan.FromSeconds(30));
+        return ConnectionString(name);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await ProcessRunner.RunAsync("bash", [RepositoryPaths.EngScript("postgres.sh"), "stop", Path.Combine(_directory, "data")], TimeSpan.FromMinutes(1));
+        Directory.Delete(_directory, recursive: true);
+    }
+}

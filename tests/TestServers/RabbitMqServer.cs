@@ -1,0 +1,42 @@
+namespace VectorPipeline.TestServers;
+
+/// <summary>
+/// A throw-away RabbitMQ node started through <c>eng/rabbitmq.sh</c> on free ports in a temporary folder,
+/// stopped (with its own epmd) and deleted on dispose. Needs root (the node runs as <c>rabbitmq</c>).
+/// </summary>
+public sealed class RabbitMqServer : IAsyncDisposable
+{
+    private readonly string _directory;
+
+    private RabbitMqServer(string directory, int port)
+    {
+        _directory = directory;
+        Port = port;
+    }
+
+    /// <summary>AMQP port on 127.0.0.1.</summary>
+    public int Port { get; }
+
+    /// <summary>The broker address in the <c>ConnectionStrings__messaging</c> form.</summary>
+    public string ConnectionString => $"amqp://guest:guest@127.0.0.1:{Port}/";
+
+    /// <summary>Starts a node and waits until it accepts AMQP connections.</summary>
+    public static async Task<RabbitMqServer> StartAsync()
+    {
+        var directory = ProcessRunner.CreateTempDirectory("vp-rabbitmq");
+        var port = ProcessRunner.FreePort();
+        var distributionPort = ProcessRunner.FreePort();
+        var epmdPort = ProcessRunner.FreePort();
+        await ProcessRunner.RunAsync("bash",
+            [RepositoryPaths.EngScript("rabbitmq.sh"), "start", Path.Combine(directory, "node"), port.ToString(), distributionPort.ToString(), epmdPort.ToString()],
+            TimeSpan.FromMinutes(2));
+        return new RabbitMqServer(directory, port);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await ProcessRunner.RunAsync("bash", [RepositoryPaths.EngScript("rabbitmq.sh"), "stop", Path.Combine(_directory, "node")], TimeSpan.FromMinutes(1));
+        Directory.Delete(_directory, recursive: true);
+    }
+}
