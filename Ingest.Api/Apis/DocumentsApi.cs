@@ -21,9 +21,9 @@ public static class DocumentsApi
         var api = app.MapGroup("/documents").WithTags("Documents");
         api.MapPost("/", PostDocument).WithName("PostDocument")
             .WithSummary("Store a document (or replace the one with the same id), split it into chunks and queue them for embedding.");
-        api.MapGet("/{id}", GetDocument).WithName("GetDocument")
+        api.MapGet("/{**id}", GetDocument).WithName("GetDocument")
             .WithSummary("A document's status and exact chunk counts for the active embedding model.");
-        api.MapDelete("/{id}", DeleteDocument).WithName("DeleteDocument")
+        api.MapDelete("/{**id}", DeleteDocument).WithName("DeleteDocument")
             .WithSummary("Delete a document with its chunks and embeddings.");
         return app;
     }
@@ -61,14 +61,15 @@ public static class DocumentsApi
                 statusCode: StatusCodes.Status503ServiceUnavailable);
         }
 
-        return TypedResults.Accepted($"/documents/{Uri.EscapeDataString(id)}",
-            new PostDocumentResponse(id, "queued", stored.Count, $"/documents/{Uri.EscapeDataString(id)}"));
+        var statusUrl = StatusUrl(id);
+        return TypedResults.Accepted(statusUrl, new PostDocumentResponse(id, "queued", stored.Count, statusUrl));
     }
 
     /// <summary>Handles <c>GET /documents/{id}</c>.</summary>
     public static async Task<Results<Ok<DocumentStatusResponse>, NotFound<ProblemDetails>>> GetDocument(
         string id, DocumentStore documents, ActiveEmbeddingModel active, CancellationToken cancellationToken)
     {
+        id = RouteId(id);
         var model = active.Model;
         var state = await documents.GetStateAsync(id, model.Id, cancellationToken);
         if (state is null)
@@ -88,7 +89,16 @@ public static class DocumentsApi
 
     /// <summary>Handles <c>DELETE /documents/{id}</c>: 204 when deleted, 404 when there was no such document.</summary>
     public static async Task<Results<NoContent, NotFound<ProblemDetails>>> DeleteDocument(string id, DocumentStore documents, CancellationToken cancellationToken) =>
-        await documents.DeleteAsync(id, cancellationToken) ? TypedResults.NoContent() : NotFound(id);
+        await documents.DeleteAsync(RouteId(id), cancellationToken) ? TypedResults.NoContent() : NotFound(RouteId(id));
+
+    /// <summary>
+    /// Relative URL of a document's status. Ids may hold slashes (<c>docs/guide.md</c>); each segment is
+    /// escaped and the slashes kept, which the catch-all <c>{**id}</c> routes match.
+    /// </summary>
+    public static string StatusUrl(string id) => "/documents/" + string.Join('/', id.Split('/').Select(Uri.EscapeDataString));
+
+    // The server decodes every escape in the path except %2F; a client that escaped its slashes gets them back here.
+    private static string RouteId(string id) => id.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase);
 
     private static NotFound<ProblemDetails> NotFound(string id) => TypedResults.NotFound(new ProblemDetails
     {

@@ -1,0 +1,97 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Reflection;
+
+namespace VectorPipeline.TestServers;
+
+/// <summary>
+/// One VectorPipeline service run as its own process (<c>dotnet Project.dll --urls ...</c>) from the build
+/// output of the same configuration as the tests, with its console output kept for inspection.
+/// </summary>
+public sealed class ServiceProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly ConcurrentQueue<string> _output = new();
+
+    private ServiceProcess(string name, Uri url, Process process)
+    {
+        Name = name;
+        Url = url;
+        _process = process;
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) _output.Enqueue(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) _output.Enqueue(e.Data); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    /// <summary>A label for messages (<c>embed-worker-1</c>).</summary>
+    public string Name { get; }
+
+    /// <summary>Base address the service listens on.</summary>
+    public Uri Url { get; }
+
+    /// <summary>Everything the process wrote so far, line by line.</summary>
+    public IReadOnlyCollection<string> Output => _output;
+
+    /// <summary>Starts <paramref name="project"/> (folder and assembly name, e.g. <c>Ingest.Api</c>) and waits until <c>/health</c> answers 200.</summary>
+    /// <exception cref="InvalidOperationException">The process exited or stayed unhealthy for 60 s; the message holds its output.</exception>
+    public static async Task<ServiceProcess> StartAsync(string name, string project, IReadOnlyDictionary<string, string> environment)
+    {
+        var configuration = typeof(ServiceProcess).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Debug";
+        var bin = Path.Combine(RepositoryPaths.Root, project, "bin", configuration, "net10.0");
+        var url = new Uri($"http://127.0.0.1:{ProcessRunner.FreePort()}");
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = bin };
+        foreach (var argument in new[] { Path.Combine(bin, project + ".dll"), "--urls", url.ToString().TrimEnd('/'), "--contentRoot", bin })
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        info.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        info.Environment["Logging__Console__FormatterName"] = "simple";
+        info.Environment["Logging__Console__FormatterOptions__SingleLine"] = "true";
+        foreach (var (key, value) in environment)
+        {
+            info.Environment[key] = value;
+        }
+
+        var service = new ServiceProcess(name, url, Process.Start(info) ?? throw new InvalidOperationException($"Could not start {project}."));
+        using var http = new HttpClient { BaseAddress = url, Timeout = TimeSpan.FromSeconds(5) };
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (service._process.HasExited)
+            {
+                break;
+            }
+
+            try
+            {
+                if ((await http.GetAsync("/health")).IsSuccessStatusCode)
+                {
+                    return service;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+
+            await Task.Delay(250);
+        }
+
+        var output = string.Join('\n', service.Output.TakeLast(40));
+        await service.DisposeAsync();
+        throw new InvalidOperationException($"{name} did not become healthy at {url}:\n{output}");
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+
+        _process.Dispose();
+    }
+}
