@@ -39,7 +39,8 @@ case $cmd in
     fi
     printf '%s %s %s\n' "$port" "$dist_port" "$epmd_port" >"$dir/ports"
     chown -R rabbitmq:rabbitmq "$dir"
-    # RUNNING_UNDER_SYSTEMD makes the start script exec the Erlang VM, so the pid below is the node itself.
+    # RUNNING_UNDER_SYSTEMD makes the start script exec the Erlang VM, so the pid below is the node itself;
+    # setsid keeps a Ctrl-C in the calling terminal from reaching the node (stop shuts it down in order).
     env HOME="$dir" RUNNING_UNDER_SYSTEMD=true \
       RABBITMQ_NODENAME="rabbit-$port@localhost" \
       RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_NODE_PORT="$port" RABBITMQ_DIST_PORT="$dist_port" \
@@ -47,7 +48,7 @@ case $cmd in
       RABBITMQ_MNESIA_BASE="$dir/mnesia" RABBITMQ_LOG_BASE="$dir/log" \
       RABBITMQ_ENABLED_PLUGINS_FILE="$dir/enabled_plugins" RABBITMQ_CONFIG_FILE="$dir/rabbitmq" \
       RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}" \
-      setpriv --reuid=rabbitmq --regid=rabbitmq --init-groups \
+      setsid setpriv --reuid=rabbitmq --regid=rabbitmq --init-groups \
       nohup /usr/lib/rabbitmq/bin/rabbitmq-server >"$dir/server.log" 2>&1 </dev/null &
     echo $! >"$dir/rabbitmq.pid"
     if ! wait_for_port "$port" 90 "$(cat "$dir/rabbitmq.pid")"; then
