@@ -73,16 +73,4 @@ public sealed class EmbeddingModelStore(NpgsqlDataSource dataSource)
         await transaction.CommitAsync(cancellationToken);
         return model;
     }
-
-    /// <summary>Looks a model up without creating it; null when no service has registered it yet.</summary>
-    public async Task<EmbeddingModel?> FindAsync(string provider, string name, int dimensions, CancellationToken cancellationToken = default)
-    {
-        await using var command = dataSource.CreateCommand(
-            "SELECT id FROM embedding_models WHERE provider = $1 AND name = $2 AND dimensions = $3");
-        command.Parameters.AddWithValue(provider);
-        command.Parameters.AddWithValue(name);
-        command.Parameters.AddWithValue(dimensions);
-        var id = await command.ExecuteScalarAsync(cancellationToken);
-        return id is int value ? new EmbeddingModel(value, provider, name, dimensions) : null;
-    }
 }

@@ -36,7 +36,6 @@ else
 fi
 
 # pgvector
-PG_SHAREDIR=$("$PG_BIN/../bin/postgres" --version >/dev/null 2>&1 && /usr/bin/pg_config --sharedir 2>/dev/null || echo "/usr/share/postgresql/$PG_MAJOR")
 if [[ -f /usr/share/postgresql/$PG_MAJOR/extension/vector.control ]]; then
   log "pgvector: present ($(grep default_version /usr/share/postgresql/$PG_MAJOR/extension/vector.control | tr -d "'" | awk '{print $3}'))"
 else
