@@ -1,67 +1,80 @@
-using Microsoft.Extensions.AI;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
-using VectorPipeline.Embeddings.Offline;
+using Microsoft.Extensions.Logging.Abstractions;
+using VectorPipeline.Embeddings.Models;
+using VectorPipeline.Embeddings.Providers;
 using VectorPipeline.VectorStore;
 
 namespace VectorPipeline.Embeddings;
 
-/// <summary>Registers the configured embedding generator and the active model.</summary>
+/// <summary>Registers the configured embedding models and prepares the database for them.</summary>
 public static class EmbeddingsExtensions
 {
-    /// <summary>Configuration key of a model server (Aspire Ollama model resource <c>embeddings</c>).</summary>
-    public const string ConnectionStringName = "embeddings";
-
     /// <summary>
-    /// Adds <see cref="IEmbeddingGenerator{TInput,TEmbedding}"/> (string → <see cref="Embedding{T}"/> of float)
-    /// and <see cref="ActiveEmbeddingModel"/> from the <c>Embedding</c> section.
+    /// Adds <see cref="EmbeddingModelCatalog"/> (every model configured under <c>Embedding</c> and
+    /// <c>Embedding:Models:{key}</c>). Generators are built on first use; the configuration is checked when
+    /// <see cref="PrepareVectorStoreAsync"/> runs at start-up.
     /// </summary>
-    /// <exception cref="InvalidOperationException">
-    /// A provider other than <c>offline</c> is configured, or <c>ConnectionStrings:embeddings</c> points at a
-    /// model server: this build has only the offline embedder, and silently using it instead would store
-    /// vectors of the wrong model.
-    /// </exception>
-    public static IHostApplicationBuilder AddEmbeddings(this IHostApplicationBuilder builder)
+    /// <param name="builder">The service's builder.</param>
+    /// <param name="probeModelServers">
+    /// Add a health check per configured model (<c>embedding-model-{key}</c>, see
+    /// <see cref="EmbeddingServerHealthCheck"/>), so <c>/health</c> fails while a model server is unreachable;
+    /// for the services that call the models (Embed.Worker, Search.Api).
+    /// </param>
+    /// <exception cref="InvalidOperationException">The embedding configuration is invalid (see <see cref="EmbeddingModelCatalog.FromConfiguration"/>).</exception>
+    public static IHostApplicationBuilder AddEmbeddings(this IHostApplicationBuilder builder, bool probeModelServers = false)
     {
-        var options = builder.Configuration.GetSection(EmbeddingOptions.SectionName).Get<EmbeddingOptions>() ?? new EmbeddingOptions();
-        var server = builder.Configuration.GetConnectionString(ConnectionStringName);
-        if (!string.Equals(options.Provider, OfflineEmbeddingGenerator.ProviderName, StringComparison.OrdinalIgnoreCase) || !string.IsNullOrWhiteSpace(server))
+        // Parsed once here so that a bad configuration stops the service before it starts.
+        var configured = EmbeddingModelCatalog.FromConfiguration(builder.Configuration, NullLoggerFactory.Instance).Models;
+        builder.Services.AddSingleton(services =>
+            EmbeddingModelCatalog.FromConfiguration(builder.Configuration, services.GetRequiredService<ILoggerFactory>()));
+        if (probeModelServers)
         {
-            throw new InvalidOperationException(
-                $"Embedding provider '{options.Provider}'{(string.IsNullOrWhiteSpace(server) ? "" : " with ConnectionStrings:embeddings")} is not available in this build: " +
-                "only the built-in 'offline' embedder is. Remove Embedding__Provider and ConnectionStrings__embeddings to use it.");
+            var checks = builder.Services.AddHealthChecks();
+            for (var i = 0; i < configured.Count; i++)
+            {
+                var index = i;
+                checks.Add(new HealthCheckRegistration($"embedding-model-{configured[i].Key}",
+                    services => services.GetRequiredService<EmbeddingModelCatalog>().Models[index].HealthCheck,
+                    failureStatus: HealthStatus.Unhealthy, tags: ["embeddings"]));
+            }
         }
 
-        if (options.Model is not null && options.Model != OfflineEmbeddingGenerator.ModelName)
-        {
-            throw new InvalidOperationException($"The offline provider has one model, '{OfflineEmbeddingGenerator.ModelName}'; Embedding__Model is '{options.Model}'.");
-        }
-
-        builder.Services.Configure<EmbeddingOptions>(builder.Configuration.GetSection(EmbeddingOptions.SectionName));
-        builder.Services.AddSingleton<IEmbeddingGenerator<string, Embedding<float>>>(new OfflineEmbeddingGenerator(options.Dimensions));
-        builder.Services.AddSingleton<ActiveEmbeddingModel>();
         return builder;
     }
 
     /// <summary>
     /// Start-up step of every service: applies schema migrations (waiting for PostgreSQL, see
-    /// <see cref="VectorStoreExtensions.MigrateVectorStoreAsync"/>), then registers the configured model and its
-    /// HNSW index and remembers it in <see cref="ActiveEmbeddingModel"/>.
+    /// <see cref="VectorStoreExtensions.MigrateVectorStoreAsync"/>), registers every configured model with its
+    /// HNSW index, and on a database without an active model makes the primary model active.
     /// </summary>
+    /// <exception cref="InvalidOperationException">The embedding configuration is invalid (see <see cref="EmbeddingModelCatalog.FromConfiguration"/>).</exception>
     public static async Task PrepareVectorStoreAsync(this IServiceProvider services, CancellationToken cancellationToken = default)
     {
+        var catalog = services.GetRequiredService<EmbeddingModelCatalog>();
         await services.MigrateVectorStoreAsync(cancellationToken: cancellationToken);
-        var generator = services.GetRequiredService<IEmbeddingGenerator<string, Embedding<float>>>();
-        var metadata = generator.GetService<EmbeddingGeneratorMetadata>()
-            ?? throw new InvalidOperationException("The embedding generator does not describe its model (EmbeddingGeneratorMetadata).");
-        var model = await services.GetRequiredService<EmbeddingModelStore>().EnsureAsync(
-            metadata.ProviderName!, metadata.DefaultModelId!, metadata.DefaultModelDimensions!.Value, cancellationToken);
-        services.GetRequiredService<ActiveEmbeddingModel>().Model = model;
-        services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(EmbeddingsExtensions))
-            .LogInformation("Embedding model {Provider}/{Model} ({Dimensions} dimensions) is model {ModelId}",
-                model.Provider, model.Name, model.Dimensions, model.Id);
+        var store = services.GetRequiredService<EmbeddingModelStore>();
+        var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(EmbeddingsExtensions));
+        var registered = new List<EmbeddingModel>();
+        foreach (var configured in catalog.Models)
+        {
+            _ = configured.Generator; // builds it now, so an out-of-range setting stops the service at start
+            var model = await store.EnsureAsync(configured.Provider, configured.Name, configured.Dimensions, cancellationToken);
+            registered.Add(model);
+            logger.LogInformation("Embedding model {Model} (provider {Provider}, from {ConfigurationKey}) is model {ModelId}",
+                model.Key, model.Provider, configured.ConfigurationKey, model.Id);
+        }
+
+        var active = await store.ActivateIfNoneActiveAsync(registered[0].Id, cancellationToken);
+        if (catalog.Find(active) is null)
+        {
+            logger.LogWarning("The active embedding model {Model} is not configured in this process; configure it (Embedding or Embedding:Models:{{key}}) to embed or search with it", active.Key);
+        }
+        else
+        {
+            logger.LogInformation("Active embedding model: {Model}", active.Key);
+        }
     }
 }

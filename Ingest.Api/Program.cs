@@ -13,5 +13,6 @@ app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.MapDefaultEndpoints();
 app.MapDocumentsApi();
+app.MapModelsApi();
 
 await app.RunAsync();

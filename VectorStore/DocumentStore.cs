@@ -18,6 +18,14 @@ public sealed record DocumentToStore(string Id, string? Title, string? Source, s
 /// <param name="Ordinal">0-based position in its document.</param>
 public sealed record StoredChunk(long Id, int Ordinal);
 
+/// <summary>What <see cref="DocumentStore.UpsertAsync"/> stored.</summary>
+/// <param name="Chunks">Every chunk of the document now, in document order.</param>
+/// <param name="ChunksToEmbed">Keys of the chunks that lack an embedding for at least one enabled model; each needs an <c>EmbedChunk</c> message.</param>
+/// <param name="Kept">Chunks whose text was already stored (their embeddings kept).</param>
+/// <param name="Added">Chunks with new text.</param>
+/// <param name="Removed">Stored chunks whose text is no longer in the document (deleted with their embeddings).</param>
+public sealed record UpsertResult(IReadOnlyList<StoredChunk> Chunks, IReadOnlyList<long> ChunksToEmbed, int Kept, int Added, int Removed);
+
 /// <summary>Exact chunk counts of a document for one model.</summary>
 /// <param name="Total">Chunks the document has.</param>
 /// <param name="Embedded">Chunks with a stored embedding for the model.</param>
@@ -58,16 +66,24 @@ public sealed class DocumentStore(NpgsqlDataSource dataSource)
     public static byte[] ContentHash(string text) => SHA256.HashData(Encoding.UTF8.GetBytes(text));
 
     /// <summary>
-    /// Inserts or replaces the document and all its chunks in one transaction, and returns the new
-    /// chunks' keys. Replacing deletes the previous chunks (and, by cascade, their embeddings), so a
-    /// chunk message still in flight for an old chunk finds nothing to embed.
+    /// Inserts or updates the document and reconciles its chunks with <see cref="DocumentToStore.Chunks"/>
+    /// in one transaction, by content hash: a stored chunk whose text is still present is kept (with its
+    /// embeddings, renumbered if it moved), stored chunks whose text is gone are deleted (with their
+    /// embeddings, so a message still in flight for them finds nothing to embed), and new texts are
+    /// inserted. Re-posting an unchanged document therefore changes no chunk and needs no embedding.
     /// </summary>
+    /// <returns>
+    /// The chunks now stored, and the chunks that still lack an embedding for some enabled model (new ones,
+    /// and kept ones that were never embedded or failed): those need an <c>EmbedChunk</c> message. Their
+    /// recorded embedding errors are cleared, since they are queued again.
+    /// </returns>
     /// <exception cref="NpgsqlException">Database unreachable or a constraint failed; nothing is written.</exception>
-    public async Task<IReadOnlyList<StoredChunk>> UpsertAsync(DocumentToStore document, CancellationToken cancellationToken = default)
+    public async Task<UpsertResult> UpsertAsync(DocumentToStore document, CancellationToken cancellationToken = default)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
 
+        // The upsert locks the document row, so two posts of the same id reconcile one after the other.
         await using (var upsert = new NpgsqlCommand("""
             INSERT INTO documents (id, title, source, metadata, chunk_count) VALUES ($1, $2, $3, $4, $5)
             ON CONFLICT (id) DO UPDATE SET title = excluded.title, source = excluded.source,
@@ -82,41 +98,104 @@ public sealed class DocumentStore(NpgsqlDataSource dataSource)
             await upsert.ExecuteNonQueryAsync(cancellationToken);
         }
 
-        await using (var delete = new NpgsqlCommand("DELETE FROM chunks WHERE document_id = $1", connection, transaction))
+        // Stored chunks by content hash, in document order, so repeated texts pair up in order.
+        var stored = new Dictionary<string, Queue<(long Id, int Ordinal)>>();
+        await using (var select = new NpgsqlCommand(
+            "SELECT id, ordinal, content_hash FROM chunks WHERE document_id = $1 ORDER BY ordinal", connection, transaction))
         {
-            delete.Parameters.AddWithValue(document.Id);
+            select.Parameters.AddWithValue(document.Id);
+            await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var key = Convert.ToHexString(reader.GetFieldValue<byte[]>(2));
+                if (!stored.TryGetValue(key, out var queue))
+                {
+                    stored[key] = queue = new Queue<(long, int)>();
+                }
+
+                queue.Enqueue((reader.GetInt64(0), reader.GetInt32(1)));
+            }
+        }
+
+        var chunks = new List<StoredChunk>(document.Chunks.Count);
+        var moved = new List<(long Id, int Ordinal)>();
+        var added = new List<(int Ordinal, string Text, byte[] Hash)>();
+        for (var ordinal = 0; ordinal < document.Chunks.Count; ordinal++)
+        {
+            var hash = ContentHash(document.Chunks[ordinal]);
+            if (stored.TryGetValue(Convert.ToHexString(hash), out var queue) && queue.TryDequeue(out var kept))
+            {
+                chunks.Add(new StoredChunk(kept.Id, ordinal));
+                if (kept.Ordinal != ordinal)
+                {
+                    moved.Add((kept.Id, ordinal));
+                }
+            }
+            else
+            {
+                added.Add((ordinal, document.Chunks[ordinal], hash));
+            }
+        }
+
+        var removed = stored.Values.SelectMany(q => q).Select(c => c.Id).ToArray();
+        if (removed.Length > 0)
+        {
+            await using var delete = new NpgsqlCommand("DELETE FROM chunks WHERE id = ANY($1)", connection, transaction);
+            delete.Parameters.AddWithValue(removed);
             await delete.ExecuteNonQueryAsync(cancellationToken);
         }
 
-        var ordinals = new int[document.Chunks.Count];
-        var hashes = new byte[document.Chunks.Count][];
-        for (var i = 0; i < ordinals.Length; i++)
+        if (moved.Count > 0)
         {
-            ordinals[i] = i;
-            hashes[i] = ContentHash(document.Chunks[i]);
+            await using var renumber = new NpgsqlCommand("""
+                UPDATE chunks c SET ordinal = m.ordinal FROM unnest($1::bigint[], $2::integer[]) AS m (id, ordinal) WHERE c.id = m.id
+                """, connection, transaction);
+            renumber.Parameters.AddWithValue(moved.Select(m => m.Id).ToArray());
+            renumber.Parameters.AddWithValue(moved.Select(m => m.Ordinal).ToArray());
+            await renumber.ExecuteNonQueryAsync(cancellationToken);
         }
 
-        var stored = new List<StoredChunk>(ordinals.Length);
-        await using (var insert = new NpgsqlCommand("""
-            INSERT INTO chunks (document_id, ordinal, text, content_hash)
-            SELECT $1, t.ordinal, t.text, t.content_hash FROM unnest($2::integer[], $3::text[], $4::bytea[]) AS t (ordinal, text, content_hash)
-            RETURNING id, ordinal
-            """, connection, transaction))
+        if (added.Count > 0)
         {
+            await using var insert = new NpgsqlCommand("""
+                INSERT INTO chunks (document_id, ordinal, text, content_hash)
+                SELECT $1, t.ordinal, t.text, t.content_hash FROM unnest($2::integer[], $3::text[], $4::bytea[]) AS t (ordinal, text, content_hash)
+                RETURNING id, ordinal
+                """, connection, transaction);
             insert.Parameters.AddWithValue(document.Id);
-            insert.Parameters.AddWithValue(ordinals);
-            insert.Parameters.AddWithValue(document.Chunks.ToArray());
-            insert.Parameters.AddWithValue(hashes);
+            insert.Parameters.AddWithValue(added.Select(a => a.Ordinal).ToArray());
+            insert.Parameters.AddWithValue(added.Select(a => a.Text).ToArray());
+            insert.Parameters.AddWithValue(added.Select(a => a.Hash).ToArray());
             await using var reader = await insert.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
-                stored.Add(new StoredChunk(reader.GetInt64(0), reader.GetInt32(1)));
+                chunks.Add(new StoredChunk(reader.GetInt64(0), reader.GetInt32(1)));
+            }
+        }
+
+        var toEmbed = new List<long>();
+        await using (var pending = new NpgsqlCommand("""
+            WITH pending AS (
+                SELECT c.id FROM chunks c
+                 WHERE c.document_id = $1
+                   AND (NOT EXISTS (SELECT 1 FROM embedding_models m WHERE m.enabled)
+                        OR EXISTS (SELECT 1 FROM embedding_models m
+                                    WHERE m.enabled AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.chunk_id = c.id AND e.model_id = m.id)))),
+            cleared AS (DELETE FROM embedding_errors x USING pending p WHERE x.chunk_id = p.id)
+            SELECT id FROM pending ORDER BY id
+            """, connection, transaction))
+        {
+            pending.Parameters.AddWithValue(document.Id);
+            await using var reader = await pending.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                toEmbed.Add(reader.GetInt64(0));
             }
         }
 
         await transaction.CommitAsync(cancellationToken);
-        stored.Sort((a, b) => a.Ordinal.CompareTo(b.Ordinal));
-        return stored;
+        chunks.Sort((a, b) => a.Ordinal.CompareTo(b.Ordinal));
+        return new UpsertResult(chunks, toEmbed, Kept: chunks.Count - added.Count, Added: added.Count, Removed: removed.Length);
     }
 
     /// <summary>Reads a document's exact state for <paramref name="modelId"/> (null: no model registered yet, so nothing is embedded).</summary>

@@ -1,14 +1,22 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 
 namespace VectorPipeline.VectorStore;
 
 /// <summary>An embedding model as registered in <c>embedding_models</c>.</summary>
 /// <param name="Id">Primary key; also names the model's HNSW index (<c>embeddings_hnsw_m{Id}</c>).</param>
-/// <param name="Provider">Provider name (<c>offline</c>, <c>ollama</c>, <c>openai</c>, ...).</param>
+/// <param name="Provider">Provider that last registered it (<c>offline</c>, <c>ollama</c>, <c>openai</c>, <c>http</c>); informational.</param>
 /// <param name="Name">Model name as the provider knows it.</param>
 /// <param name="Dimensions">Vector length every embedding of this model has.</param>
 public sealed record EmbeddingModel(int Id, string Provider, string Name, int Dimensions)
 {
+    /// <summary>
+    /// The model's public name, <c>{name}@{dimensions}</c> (for example <c>nomic-embed-text@768</c>): a model
+    /// is identified by its name and dimensions, whichever server provides it.
+    /// </summary>
+    public string Key => FormatKey(Name, Dimensions);
+
     /// <summary>Name of the partial HNSW cosine index that holds this model's vectors.</summary>
     public string IndexName => $"embeddings_hnsw_m{Id}";
 
@@ -17,21 +25,84 @@ public sealed record EmbeddingModel(int Id, string Provider, string Name, int Di
     /// planner to use it: <c>(embedding::vector(N))</c>.
     /// </summary>
     public string VectorExpression => $"(embedding::vector({Dimensions}))";
+
+    /// <summary>Formats a model key, <c>{name}@{dimensions}</c>.</summary>
+    public static string FormatKey(string name, int dimensions) => $"{name}@{dimensions}";
 }
 
-/// <summary>Registers embedding models and the per-model HNSW cosine index.</summary>
-public sealed class EmbeddingModelStore(NpgsqlDataSource dataSource)
+/// <summary>A model's lifecycle state and its progress over all stored chunks.</summary>
+/// <param name="Model">The model.</param>
+/// <param name="Enabled">Workers embed every new or changed chunk with it.</param>
+/// <param name="Active">Searches that name no model use it (exactly one model is active once any is).</param>
+/// <param name="ActivateWhenComplete">Becomes active by itself when its backfill completes.</param>
+/// <param name="BackfillRequestedAt">When a backfill was last asked for, UTC; null if never.</param>
+/// <param name="BackfillCompletedAt">When every chunk was found embedded after that request, UTC.</param>
+/// <param name="Embedded">Chunks that have an embedding of this model.</param>
+/// <param name="Failed">Chunks without one whose embedding failed (recorded errors).</param>
+/// <param name="TotalChunks">All stored chunks.</param>
+public sealed record EmbeddingModelState(
+    EmbeddingModel Model, bool Enabled, bool Active, bool ActivateWhenComplete,
+    DateTimeOffset? BackfillRequestedAt, DateTimeOffset? BackfillCompletedAt,
+    long Embedded, long Failed, long TotalChunks)
+{
+    /// <summary>
+    /// <c>active</c>; <c>registered</c> (known, not embedding); <c>backfilling</c> (enabled, some chunks
+    /// missing); <c>ready</c> (enabled, every chunk embedded).
+    /// </summary>
+    public string Status => Active ? "active" : !Enabled ? "registered" : Embedded >= TotalChunks ? "ready" : "backfilling";
+
+    /// <summary>Embedded / total chunks, 0..1 (1 when there are no chunks).</summary>
+    public double Progress => TotalChunks == 0 ? 1 : Math.Min(1, (double)Embedded / TotalChunks);
+}
+
+/// <summary>A chunk that lacks an embedding of some model (one page of a backfill).</summary>
+/// <param name="ChunkId">Chunk key.</param>
+/// <param name="DocumentId">Its document.</param>
+public sealed record MissingChunk(long ChunkId, string DocumentId);
+
+/// <summary>The model cannot be activated yet: some chunks have no embedding of it.</summary>
+/// <param name="state">The model's state when the check failed.</param>
+public sealed class ModelNotReadyException(EmbeddingModelState state)
+    : InvalidOperationException($"Model {state.Model.Key} has embedded {state.Embedded} of {state.TotalChunks} chunks; backfill it to 100% before activating it.")
+{
+    /// <summary>The model's state when the check failed.</summary>
+    public EmbeddingModelState State { get; } = state;
+}
+
+/// <summary>
+/// Registers embedding models with their partial HNSW cosine index and drives their lifecycle:
+/// registered → enabled (backfilling) → ready → active, and dropped when no longer wanted.
+/// </summary>
+public sealed class EmbeddingModelStore(NpgsqlDataSource dataSource, ILogger<EmbeddingModelStore>? logger = null)
 {
     /// <summary>Largest dimensions pgvector's HNSW index accepts for the <c>vector</c> type.</summary>
     public const int MaxIndexedDimensions = 2000;
 
-    private const long AdvisoryLockKey = 0x5650_4D4F_4445_4C53; // "VPMODELS"
+    private const long RegistrationLockKey = 0x5650_4D4F_4445_4C53; // "VPMODELS"
+    private const long IndexLockKey = 0x5650_4D49_4E44_4558; // "VPMINDEX"
+
+    private const string StateColumns = """
+        m.id, m.provider, m.name, m.dimensions, m.enabled, m.active, m.activate_when_complete,
+        m.backfill_requested_at, m.backfill_completed_at,
+        (SELECT count(*) FROM embeddings e WHERE e.model_id = m.id),
+        (SELECT count(DISTINCT x.chunk_id) FROM embedding_errors x WHERE x.model_id = m.id
+            AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.chunk_id = x.chunk_id AND e.model_id = m.id)),
+        (SELECT count(*) FROM chunks)
+        """;
+
+    private readonly ILogger _logger = logger ?? NullLogger<EmbeddingModelStore>.Instance;
 
     /// <summary>
-    /// Returns the model's row, creating it and its partial HNSW index
-    /// (<c>USING hnsw ((embedding::vector(N)) vector_cosine_ops) WHERE model_id = id</c>) when missing.
-    /// Safe to call from many processes at once (serialised by an advisory transaction lock).
+    /// Returns the model's row (identified by name and dimensions), creating it when missing, then makes
+    /// sure its partial HNSW index (<c>USING hnsw ((embedding::vector(N)) vector_cosine_ops) WHERE
+    /// model_id = id</c>) exists. The index is built with <c>CREATE INDEX CONCURRENTLY</c>, so searches and
+    /// embedding writes go on while it builds; one process builds it (a try-lock), the others go on.
+    /// Safe to call from many processes at once.
     /// </summary>
+    /// <param name="provider">Provider reaching the model; recorded, not part of the identity.</param>
+    /// <param name="name">Model name.</param>
+    /// <param name="dimensions">Vector length, 1..2000.</param>
+    /// <param name="cancellationToken">Cancels the work.</param>
     /// <exception cref="ArgumentOutOfRangeException">Dimensions outside 1..2000 (HNSW's limit for <c>vector</c>).</exception>
     public async Task<EmbeddingModel> EnsureAsync(string provider, string name, int dimensions, CancellationToken cancellationToken = default)
     {
@@ -41,36 +112,386 @@ public sealed class EmbeddingModelStore(NpgsqlDataSource dataSource)
                 $"Embedding dimensions must be between 1 and {MaxIndexedDimensions} (pgvector's HNSW limit for the vector type).");
         }
 
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await using (var lockCommand = new NpgsqlCommand($"SELECT pg_advisory_xact_lock({AdvisoryLockKey})", connection, transaction))
+        EmbeddingModel model;
+        await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
+        await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
         {
-            await lockCommand.ExecuteNonQueryAsync(cancellationToken);
-        }
-
-        int id;
-        await using (var upsert = new NpgsqlCommand("""
-            INSERT INTO embedding_models (provider, name, dimensions) VALUES ($1, $2, $3)
-            ON CONFLICT (provider, name, dimensions) DO UPDATE SET provider = excluded.provider
-            RETURNING id
-            """, connection, transaction))
-        {
+            await LockRegistrationAsync(connection, transaction, cancellationToken);
+            await using var upsert = new NpgsqlCommand("""
+                INSERT INTO embedding_models (provider, name, dimensions) VALUES ($1, $2, $3)
+                ON CONFLICT (name, dimensions) DO UPDATE SET provider = excluded.provider
+                RETURNING id
+                """, connection, transaction);
             upsert.Parameters.AddWithValue(provider);
             upsert.Parameters.AddWithValue(name);
             upsert.Parameters.AddWithValue(dimensions);
-            id = (int)(await upsert.ExecuteScalarAsync(cancellationToken))!;
+            model = new EmbeddingModel((int)(await upsert.ExecuteScalarAsync(cancellationToken))!, provider, name, dimensions);
+            await transaction.CommitAsync(cancellationToken);
         }
 
-        var model = new EmbeddingModel(id, provider, name, dimensions);
-        // Identifiers and numbers below come from this database row, never from user input.
-        await using (var index = new NpgsqlCommand(
-            $"CREATE INDEX IF NOT EXISTS {model.IndexName} ON embeddings USING hnsw ({model.VectorExpression} vector_cosine_ops) WHERE model_id = {model.Id}",
-            connection, transaction))
+        await EnsureIndexAsync(model, cancellationToken);
+        return model;
+    }
+
+    /// <summary>
+    /// Makes <paramref name="modelId"/> enabled and active when no model is active yet (a new database);
+    /// otherwise changes nothing. Returns the active model afterwards.
+    /// </summary>
+    public async Task<EmbeddingModel> ActivateIfNoneActiveAsync(int modelId, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await LockRegistrationAsync(connection, transaction, cancellationToken);
+        await using (var update = new NpgsqlCommand("""
+            UPDATE embedding_models SET enabled = true, active = true
+             WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM embedding_models WHERE active)
+            """, connection, transaction))
         {
-            await index.ExecuteNonQueryAsync(cancellationToken);
+            update.Parameters.AddWithValue(modelId);
+            await update.ExecuteNonQueryAsync(cancellationToken);
         }
 
         await transaction.CommitAsync(cancellationToken);
-        return model;
+        return (await GetActiveAsync(cancellationToken))!;
+    }
+
+    /// <summary>The active model, or null when none is registered yet.</summary>
+    public async Task<EmbeddingModel?> GetActiveAsync(CancellationToken cancellationToken = default) =>
+        (await QueryModelsAsync("WHERE active", null, cancellationToken)).SingleOrDefault();
+
+    /// <summary>Every enabled model (those workers embed new and changed chunks with), by id.</summary>
+    public Task<IReadOnlyList<EmbeddingModel>> GetEnabledAsync(CancellationToken cancellationToken = default) =>
+        QueryModelsAsync("WHERE enabled", null, cancellationToken);
+
+    /// <summary>The model with this id, or null.</summary>
+    public async Task<EmbeddingModel?> FindAsync(int id, CancellationToken cancellationToken = default) =>
+        (await QueryModelsAsync("WHERE id = $1", id, cancellationToken)).SingleOrDefault();
+
+    /// <summary>
+    /// The model a reference names: its key <c>{name}@{dimensions}</c>, its id, or its bare name when
+    /// exactly one registered model has that name. Null when none matches.
+    /// </summary>
+    /// <exception cref="ArgumentException">A bare name matches models of several dimensions; the message lists their keys.</exception>
+    public async Task<EmbeddingModel?> FindAsync(string reference, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(reference);
+        var all = await QueryModelsAsync("", null, cancellationToken);
+        if (int.TryParse(reference, out var id))
+        {
+            return all.SingleOrDefault(m => m.Id == id);
+        }
+
+        var byKey = all.SingleOrDefault(m => m.Key == reference);
+        if (byKey is not null)
+        {
+            return byKey;
+        }
+
+        var byName = all.Where(m => m.Name == reference).ToList();
+        return byName.Count switch
+        {
+            0 => null,
+            1 => byName[0],
+            _ => throw new ArgumentException($"Model name '{reference}' is ambiguous; use one of: {string.Join(", ", byName.Select(m => m.Key))}.", nameof(reference)),
+        };
+    }
+
+    /// <summary>Every registered model with its state and exact counts, by id.</summary>
+    public async Task<IReadOnlyList<EmbeddingModelState>> ListAsync(CancellationToken cancellationToken = default)
+    {
+        await using var command = dataSource.CreateCommand($"SELECT {StateColumns} FROM embedding_models m ORDER BY m.id");
+        return await ReadStatesAsync(command, cancellationToken);
+    }
+
+    /// <summary>One model's state with exact counts, or null when there is no such model.</summary>
+    public async Task<EmbeddingModelState?> GetStateAsync(int id, CancellationToken cancellationToken = default)
+    {
+        await using var command = dataSource.CreateCommand($"SELECT {StateColumns} FROM embedding_models m WHERE m.id = $1");
+        command.Parameters.AddWithValue(id);
+        return (await ReadStatesAsync(command, cancellationToken)).SingleOrDefault();
+    }
+
+    /// <summary>
+    /// Starts (or restarts) a backfill: the model becomes enabled, so workers embed every new chunk with
+    /// it, and the request time is recorded. The caller then queues the chunks <see cref="GetMissingAsync"/>
+    /// pages through. Asking again is harmless: chunks already embedded are skipped by the workers.
+    /// </summary>
+    /// <returns>False when there is no such model.</returns>
+    public async Task<bool> RequestBackfillAsync(int id, bool activateWhenComplete, CancellationToken cancellationToken = default)
+    {
+        await using var command = dataSource.CreateCommand("""
+            UPDATE embedding_models SET enabled = true, activate_when_complete = $2,
+                   backfill_requested_at = now(), backfill_completed_at = NULL
+             WHERE id = $1
+            """);
+        command.Parameters.AddWithValue(id);
+        command.Parameters.AddWithValue(activateWhenComplete);
+        return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
+    }
+
+    /// <summary>
+    /// One page of chunks without an embedding of the model, by chunk key (keyset pagination): pass the
+    /// last key of the previous page as <paramref name="afterChunkId"/> (0 for the first page).
+    /// </summary>
+    public async Task<IReadOnlyList<MissingChunk>> GetMissingAsync(int modelId, long afterChunkId, int limit, CancellationToken cancellationToken = default)
+    {
+        await using var command = dataSource.CreateCommand("""
+            SELECT c.id, c.document_id FROM chunks c
+             WHERE c.id > $2 AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.chunk_id = c.id AND e.model_id = $1)
+             ORDER BY c.id LIMIT $3
+            """);
+        command.Parameters.AddWithValue(modelId);
+        command.Parameters.AddWithValue(afterChunkId);
+        command.Parameters.AddWithValue(limit);
+        var page = new List<MissingChunk>(limit);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            page.Add(new MissingChunk(reader.GetInt64(0), reader.GetString(1)));
+        }
+
+        return page;
+    }
+
+    /// <summary>
+    /// For every enabled, inactive model with an unfinished backfill: when every chunk has its embedding,
+    /// records the completion and, if it was asked for, activates the model. Idempotent; several
+    /// processes may run it at once.
+    /// </summary>
+    /// <returns>Models whose backfill completed in this call.</returns>
+    public async Task<IReadOnlyList<EmbeddingModel>> CompleteBackfillsAsync(CancellationToken cancellationToken = default)
+    {
+        var pending = await QueryModelsAsync("WHERE enabled AND backfill_requested_at IS NOT NULL AND backfill_completed_at IS NULL", null, cancellationToken);
+        var completed = new List<EmbeddingModel>();
+        foreach (var model in pending)
+        {
+            await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            await LockRegistrationAsync(connection, transaction, cancellationToken);
+            bool activate;
+            await using (var complete = new NpgsqlCommand("""
+                UPDATE embedding_models m SET backfill_completed_at = now()
+                 WHERE m.id = $1 AND m.backfill_completed_at IS NULL
+                   AND NOT EXISTS (SELECT 1 FROM chunks c WHERE NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.chunk_id = c.id AND e.model_id = m.id))
+                RETURNING m.activate_when_complete AND NOT m.active
+                """, connection, transaction))
+            {
+                complete.Parameters.AddWithValue(model.Id);
+                var result = await complete.ExecuteScalarAsync(cancellationToken);
+                if (result is null)
+                {
+                    continue;
+                }
+
+                activate = (bool)result;
+            }
+
+            if (activate)
+            {
+                await SwitchActiveAsync(connection, transaction, model.Id, cancellationToken);
+            }
+
+            await transaction.CommitAsync(cancellationToken);
+            completed.Add(model);
+            _logger.LogInformation("Backfill of model {Model} complete{Activated}", model.Key, activate ? "; it is now the active model" : "");
+        }
+
+        return completed;
+    }
+
+    /// <summary>
+    /// Makes the model the active one in one transaction (searches that name no model use it from the
+    /// next query on). The previously active model stays enabled, so switching back is one call too.
+    /// </summary>
+    /// <returns>False when there is no such model.</returns>
+    /// <exception cref="ModelNotReadyException">Some chunks have no embedding of the model yet.</exception>
+    public async Task<bool> ActivateAsync(int id, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await LockRegistrationAsync(connection, transaction, cancellationToken);
+        var state = await GetStateAsync(id, cancellationToken);
+        if (state is null)
+        {
+            return false;
+        }
+
+        if (state.Embedded < state.TotalChunks)
+        {
+            throw new ModelNotReadyException(state);
+        }
+
+        await SwitchActiveAsync(connection, transaction, id, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        _logger.LogInformation("Model {Model} is now the active model", state.Model.Key);
+        return true;
+    }
+
+    /// <summary>
+    /// Drops a model that is not active: it stops being embedded, its HNSW index is dropped
+    /// (<c>DROP INDEX CONCURRENTLY</c>, searches on other models go on), then its embeddings and errors
+    /// are deleted in batches of 10,000 rows, then its row.
+    /// </summary>
+    /// <returns>False when there is no such model.</returns>
+    /// <exception cref="InvalidOperationException">The model is the active one; activate another first.</exception>
+    public async Task<bool> DropAsync(int id, CancellationToken cancellationToken = default)
+    {
+        var model = await FindAsync(id, cancellationToken);
+        if (model is null)
+        {
+            return false;
+        }
+
+        await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
+        await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
+        {
+            await LockRegistrationAsync(connection, transaction, cancellationToken);
+            await using var disable = new NpgsqlCommand("UPDATE embedding_models SET enabled = false WHERE id = $1 AND NOT active", connection, transaction);
+            disable.Parameters.AddWithValue(id);
+            if (await disable.ExecuteNonQueryAsync(cancellationToken) == 0)
+            {
+                throw new InvalidOperationException($"Model {model.Key} is the active model; activate another model before dropping it.");
+            }
+
+            await transaction.CommitAsync(cancellationToken);
+        }
+
+        await using (var drop = dataSource.CreateCommand($"DROP INDEX CONCURRENTLY IF EXISTS {model.IndexName}"))
+        {
+            await drop.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        foreach (var table in new[] { "embeddings", "embedding_errors" })
+        {
+            int deleted;
+            do
+            {
+                await using var delete = dataSource.CreateCommand(
+                    $"DELETE FROM {table} WHERE ctid IN (SELECT ctid FROM {table} WHERE model_id = $1 LIMIT 10000)");
+                delete.Parameters.AddWithValue(id);
+                deleted = await delete.ExecuteNonQueryAsync(cancellationToken);
+            }
+            while (deleted > 0);
+        }
+
+        await using (var delete = dataSource.CreateCommand("DELETE FROM embedding_models WHERE id = $1"))
+        {
+            delete.Parameters.AddWithValue(id);
+            await delete.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        _logger.LogInformation("Model {Model} dropped with its embeddings and index", model.Key);
+        return true;
+    }
+
+    // The unique index on "active" is checked row by row, so the old model is switched off first.
+    private static async Task SwitchActiveAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, int id, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("""
+            UPDATE embedding_models SET active = false WHERE active AND id <> $1;
+            UPDATE embedding_models SET active = true, enabled = true WHERE id = $1;
+            """, connection, transaction);
+        command.Parameters.AddWithValue(id);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static async Task LockRegistrationAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand($"SELECT pg_advisory_xact_lock({RegistrationLockKey})", connection, transaction);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    // CREATE INDEX CONCURRENTLY cannot run in a transaction and waits for every older transaction, so it
+    // must not wait behind an advisory lock that other sessions queue for inside transactions: a
+    // session-level try-lock elects one builder and everyone else goes on. A build that died half-way
+    // leaves an invalid index, which the next builder drops and rebuilds.
+    private async Task EnsureIndexAsync(EmbeddingModel model, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        if (await GetIndexValidityAsync(connection, model, cancellationToken) == true)
+        {
+            return;
+        }
+
+        await using (var tryLock = new NpgsqlCommand($"SELECT pg_try_advisory_lock({IndexLockKey})", connection))
+        {
+            if (!(bool)(await tryLock.ExecuteScalarAsync(cancellationToken))!)
+            {
+                _logger.LogInformation("Another process is building index {Index}; not waiting for it", model.IndexName);
+                return;
+            }
+        }
+
+        try
+        {
+            var valid = await GetIndexValidityAsync(connection, model, cancellationToken);
+            if (valid == true)
+            {
+                return;
+            }
+
+            if (valid == false)
+            {
+                _logger.LogWarning("Index {Index} is invalid (an earlier build stopped half-way); rebuilding it", model.IndexName);
+                await using var drop = new NpgsqlCommand($"DROP INDEX CONCURRENTLY IF EXISTS {model.IndexName}", connection);
+                await drop.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            // Identifiers and numbers below come from the database row, never from user input.
+            await using var create = new NpgsqlCommand(
+                $"CREATE INDEX CONCURRENTLY IF NOT EXISTS {model.IndexName} ON embeddings USING hnsw ({model.VectorExpression} vector_cosine_ops) WHERE model_id = {model.Id}",
+                connection);
+            create.CommandTimeout = 0;
+            await create.ExecuteNonQueryAsync(cancellationToken);
+        }
+        finally
+        {
+            await using var unlock = new NpgsqlCommand($"SELECT pg_advisory_unlock({IndexLockKey})", connection);
+            await unlock.ExecuteNonQueryAsync(CancellationToken.None);
+        }
+    }
+
+    private static async Task<bool?> GetIndexValidityAsync(NpgsqlConnection connection, EmbeddingModel model, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(
+            "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = $1 AND c.relnamespace = current_schema()::regnamespace",
+            connection);
+        command.Parameters.AddWithValue(model.IndexName);
+        return await command.ExecuteScalarAsync(cancellationToken) as bool?;
+    }
+
+    private async Task<IReadOnlyList<EmbeddingModel>> QueryModelsAsync(string where, int? id, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand($"SELECT id, provider, name, dimensions FROM embedding_models {where} ORDER BY id");
+        if (id is not null)
+        {
+            command.Parameters.AddWithValue(id.Value);
+        }
+
+        var models = new List<EmbeddingModel>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            models.Add(new EmbeddingModel(reader.GetInt32(0), reader.GetString(1), reader.GetString(2), reader.GetInt32(3)));
+        }
+
+        return models;
+    }
+
+    private static async Task<IReadOnlyList<EmbeddingModelState>> ReadStatesAsync(NpgsqlCommand command, CancellationToken cancellationToken)
+    {
+        var states = new List<EmbeddingModelState>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            states.Add(new EmbeddingModelState(
+                new EmbeddingModel(reader.GetInt32(0), reader.GetString(1), reader.GetString(2), reader.GetInt32(3)),
+                reader.GetBoolean(4), reader.GetBoolean(5), reader.GetBoolean(6),
+                reader.IsDBNull(7) ? null : reader.GetFieldValue<DateTimeOffset>(7),
+                reader.IsDBNull(8) ? null : reader.GetFieldValue<DateTimeOffset>(8),
+                reader.GetInt64(9), reader.GetInt64(10), reader.GetInt64(11)));
+        }
+
+        return states;
     }
 }

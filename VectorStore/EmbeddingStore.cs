@@ -43,6 +43,29 @@ public sealed class EmbeddingStore(NpgsqlDataSource dataSource)
     }
 
     /// <summary>
+    /// Gives the chunks of <paramref name="chunkIds"/> that have no embedding of the model the vector
+    /// already stored for the same content hash (identical text in any document), so identical texts are
+    /// embedded once per model. Runs before <see cref="GetChunksToEmbedAsync"/>.
+    /// </summary>
+    /// <returns>Embeddings copied.</returns>
+    public async Task<int> CopyByContentHashAsync(IReadOnlyCollection<long> chunkIds, EmbeddingModel model, CancellationToken cancellationToken = default)
+    {
+        await using var command = dataSource.CreateCommand("""
+            INSERT INTO embeddings (chunk_id, model_id, content_hash, dimensions, embedding)
+            SELECT c.id, $2, c.content_hash, s.dimensions, s.embedding
+              FROM chunks c
+              CROSS JOIN LATERAL (SELECT e.dimensions, e.embedding FROM embeddings e
+                                   WHERE e.model_id = $2 AND e.content_hash = c.content_hash LIMIT 1) s
+             WHERE c.id = ANY($1)
+               AND NOT EXISTS (SELECT 1 FROM embeddings x WHERE x.chunk_id = c.id AND x.model_id = $2)
+            ON CONFLICT (chunk_id, model_id) DO NOTHING
+            """);
+        command.Parameters.AddWithValue(chunkIds.ToArray());
+        command.Parameters.AddWithValue(model.Id);
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>
     /// Writes embeddings set-based: binary COPY into a transaction-scoped staging table (vectors in
     /// pgvector's binary format, <see cref="VectorCodec"/>), then one
     /// <c>INSERT ... SELECT ... ON CONFLICT (chunk_id, model_id) DO NOTHING</c> joined to <c>chunks</c>.
@@ -95,13 +118,14 @@ public sealed class EmbeddingStore(NpgsqlDataSource dataSource)
 
         int inserted;
         await using (var insert = new NpgsqlCommand("""
-            INSERT INTO embeddings (chunk_id, model_id, content_hash, embedding)
-            SELECT s.chunk_id, $1, s.content_hash, s.embedding
+            INSERT INTO embeddings (chunk_id, model_id, content_hash, dimensions, embedding)
+            SELECT s.chunk_id, $1, s.content_hash, $2, s.embedding
               FROM embeddings_staging s JOIN chunks c ON c.id = s.chunk_id
             ON CONFLICT (chunk_id, model_id) DO NOTHING
             """, connection, transaction))
         {
             insert.Parameters.AddWithValue(model.Id);
+            insert.Parameters.AddWithValue(model.Dimensions);
             inserted = await insert.ExecuteNonQueryAsync(cancellationToken);
         }
 

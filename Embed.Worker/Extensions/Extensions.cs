@@ -12,7 +12,7 @@ public static class Extensions
     public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
     {
         builder.AddVectorStore();
-        builder.AddEmbeddings();
+        builder.AddEmbeddings(probeModelServers: true);
         builder.Services.AddOptions<EmbedBatchOptions>().BindConfiguration(EmbedBatchOptions.SectionName)
             .Validate(o => { o.Validate(); return true; }).ValidateOnStart();
         builder.AddMessaging(bus => bus.AddConsumer<EmbedChunkBatchConsumer>(typeof(EmbedChunkBatchConsumerDefinition)));

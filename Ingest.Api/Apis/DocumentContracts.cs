@@ -12,10 +12,11 @@ public sealed record PostDocumentRequest(string? Id, string? Title, string? Text
 
 /// <summary>Answer of <c>POST /documents</c> (HTTP 202): the document is stored and its chunks are queued.</summary>
 /// <param name="Id">The document's key.</param>
-/// <param name="Status">Always <c>queued</c> at this point.</param>
-/// <param name="Chunks">Number of chunks queued for embedding.</param>
+/// <param name="Status"><c>queued</c>, or <c>ready</c> when no chunk needs an embedding (an unchanged document posted again).</param>
+/// <param name="Chunks">Number of chunks the document has.</param>
 /// <param name="StatusUrl">Relative URL of <c>GET /documents/{id}</c>.</param>
-public sealed record PostDocumentResponse(string Id, string Status, int Chunks, string StatusUrl);
+/// <param name="Queued">Chunks queued for embedding: new or changed ones (and earlier ones still without an embedding); unchanged chunks keep their embeddings.</param>
+public sealed record PostDocumentResponse(string Id, string Status, int Chunks, string StatusUrl, int Queued);
 
 /// <summary>Chunk counts in a status answer; exact, not estimates.</summary>
 /// <param name="Total">Chunks of the document.</param>
@@ -34,7 +35,7 @@ public sealed record DocumentErrorResponse(int Chunk, string Error, DateTimeOffs
 /// <param name="Title">Title, if any.</param>
 /// <param name="Status"><c>queued</c>, <c>embedding</c>, <c>ready</c> or <c>failed</c>.</param>
 /// <param name="Chunks">Exact chunk counts.</param>
-/// <param name="Model">The active embedding model, <c>provider/name</c>.</param>
+/// <param name="Model">The active embedding model the counts are for, <c>{name}@{dimensions}</c>; null before any model is registered.</param>
 /// <param name="UpdatedAt">Last time the document was posted.</param>
 /// <param name="Errors">Recent embedding errors, present only when some chunk failed.</param>
-public sealed record DocumentStatusResponse(string Id, string? Title, string Status, ChunkCountsResponse Chunks, string Model, DateTimeOffset UpdatedAt, IReadOnlyList<DocumentErrorResponse>? Errors);
+public sealed record DocumentStatusResponse(string Id, string? Title, string Status, ChunkCountsResponse Chunks, string? Model, DateTimeOffset UpdatedAt, IReadOnlyList<DocumentErrorResponse>? Errors);

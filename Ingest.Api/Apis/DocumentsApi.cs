@@ -2,7 +2,6 @@ using System.Text.Json;
 using MassTransit;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
-using VectorPipeline.Embeddings;
 using VectorPipeline.Ingest.Chunking;
 using VectorPipeline.Messaging.Contracts;
 using VectorPipeline.VectorStore;
@@ -28,7 +27,11 @@ public static class DocumentsApi
         return app;
     }
 
-    /// <summary>Handles <c>POST /documents</c>: validate, split, commit document and chunks, then publish one <see cref="EmbedChunk"/> per chunk.</summary>
+    /// <summary>
+    /// Handles <c>POST /documents</c>: validate, split, reconcile the stored chunks by content hash and
+    /// commit, then publish one <see cref="EmbedChunk"/> per chunk that needs an embedding (none for an
+    /// unchanged document).
+    /// </summary>
     public static async Task<Results<Accepted<PostDocumentResponse>, ValidationProblem, ProblemHttpResult>> PostDocument(
         PostDocumentRequest request,
         RecursiveTextSplitter splitter,
@@ -50,11 +53,14 @@ public static class DocumentsApi
 
         try
         {
-            await publisher.PublishBatch(stored.Select(c => new EmbedChunk(id, c.Id)), cancellationToken);
+            if (stored.ChunksToEmbed.Count > 0)
+            {
+                await publisher.PublishBatch(stored.ChunksToEmbed.Select(chunkId => new EmbedChunk(id, chunkId)), cancellationToken);
+            }
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            loggerFactory.CreateLogger(typeof(DocumentsApi)).LogError(ex, "Document {DocumentId} is stored but its {Chunks} chunk messages could not be published", id, stored.Count);
+            loggerFactory.CreateLogger(typeof(DocumentsApi)).LogError(ex, "Document {DocumentId} is stored but its {Chunks} chunk messages could not be published", id, stored.ChunksToEmbed.Count);
             return TypedResults.Problem(
                 title: "Document stored, chunks not queued",
                 detail: $"Document '{id}' was stored but the message broker did not accept its chunks: {ex.Message}. Post it again to queue them.",
@@ -62,16 +68,17 @@ public static class DocumentsApi
         }
 
         var statusUrl = StatusUrl(id);
-        return TypedResults.Accepted(statusUrl, new PostDocumentResponse(id, "queued", stored.Count, statusUrl));
+        var status = stored.ChunksToEmbed.Count == 0 ? "ready" : "queued";
+        return TypedResults.Accepted(statusUrl, new PostDocumentResponse(id, status, stored.Chunks.Count, statusUrl, stored.ChunksToEmbed.Count));
     }
 
     /// <summary>Handles <c>GET /documents/{id}</c>.</summary>
     public static async Task<Results<Ok<DocumentStatusResponse>, NotFound<ProblemDetails>>> GetDocument(
-        string id, DocumentStore documents, ActiveEmbeddingModel active, CancellationToken cancellationToken)
+        string id, DocumentStore documents, EmbeddingModelStore models, CancellationToken cancellationToken)
     {
         id = RouteId(id);
-        var model = active.Model;
-        var state = await documents.GetStateAsync(id, model.Id, cancellationToken);
+        var model = await models.GetActiveAsync(cancellationToken);
+        var state = await documents.GetStateAsync(id, model?.Id, cancellationToken);
         if (state is null)
         {
             return NotFound(id);
@@ -82,7 +89,7 @@ public static class DocumentsApi
             state.Title,
             state.Status,
             new ChunkCountsResponse(state.Chunks.Total, state.Chunks.Embedded, state.Chunks.Failed),
-            $"{model.Provider}/{model.Name}",
+            model?.Key,
             state.UpdatedAt,
             state.Errors.Count == 0 ? null : state.Errors.Select(e => new DocumentErrorResponse(e.ChunkOrdinal, e.Error, e.OccurredAt)).ToList()));
     }

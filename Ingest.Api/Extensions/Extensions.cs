@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using VectorPipeline.Embeddings;
+using VectorPipeline.Ingest.Backfill;
 using VectorPipeline.Ingest.Chunking;
 using VectorPipeline.Messaging;
 using VectorPipeline.VectorStore;
@@ -9,7 +10,7 @@ namespace VectorPipeline.Ingest.Extensions;
 /// <summary>Ingest.Api's wiring.</summary>
 public static class Extensions
 {
-    /// <summary>Adds the vector store, the embedding model description, the splitter, the bus (publish only) and problem details.</summary>
+    /// <summary>Adds the vector store, the embedding model catalog, the splitter, the bus (publish only), the backfill service and problem details.</summary>
     public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
     {
         builder.AddVectorStore();
@@ -18,6 +19,10 @@ public static class Extensions
         builder.Services.AddOptions<ChunkingOptions>().BindConfiguration(ChunkingOptions.SectionName)
             .Validate(o => { o.Validate(); return true; }).ValidateOnStart();
         builder.Services.AddSingleton(services => new RecursiveTextSplitter(services.GetRequiredService<IOptions<ChunkingOptions>>().Value));
+        builder.Services.AddOptions<BackfillOptions>().BindConfiguration(BackfillOptions.SectionName)
+            .Validate(o => { o.Validate(); return true; }).ValidateOnStart();
+        builder.Services.AddSingleton<BackfillService>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<BackfillService>());
         builder.Services.AddProblemDetails();
         return builder;
     }

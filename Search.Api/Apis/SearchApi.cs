@@ -1,8 +1,7 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;
-using VectorPipeline.Embeddings;
+using VectorPipeline.Embeddings.Models;
 using VectorPipeline.VectorStore;
 
 namespace VectorPipeline.Search.Apis;
@@ -18,11 +17,15 @@ public static class SearchApi
         return app;
     }
 
-    /// <summary>Handles <c>POST /search</c>: embeds the query with the active model and answers from its HNSW index.</summary>
-    public static async Task<Results<Ok<SearchResponse>, ValidationProblem>> Search(
+    /// <summary>
+    /// Handles <c>POST /search</c>: embeds the query with the model it searches (the one named by
+    /// <c>model</c>, else the active model) and answers from that model's HNSW index only, so models are
+    /// never mixed in one search.
+    /// </summary>
+    public static async Task<Results<Ok<SearchResponse>, ValidationProblem, ProblemHttpResult>> Search(
         SearchRequest request,
-        IEmbeddingGenerator<string, Embedding<float>> generator,
-        ActiveEmbeddingModel active,
+        EmbeddingModelCatalog catalog,
+        EmbeddingModelStore models,
         ChunkSearch search,
         IOptions<SearchOptions> options,
         CancellationToken cancellationToken)
@@ -59,13 +62,36 @@ public static class SearchApi
             return TypedResults.ValidationProblem(errors);
         }
 
-        var model = active.Model;
-        var embedding = await generator.GenerateAsync([request.Query!], cancellationToken: cancellationToken);
-        var vector = embedding[0].Vector.ToArray();
-        VectorMath.L2Normalize(vector);
+        EmbeddingModel? model;
+        try
+        {
+            model = request.Model is null ? await models.GetActiveAsync(cancellationToken) : await models.FindAsync(request.Model, cancellationToken);
+        }
+        catch (ArgumentException ex)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["model"] = [ex.Message] });
+        }
+
+        if (model is null)
+        {
+            return request.Model is null
+                ? TypedResults.Problem(title: "No embedding model", detail: "No embedding model is registered yet; start Embed.Worker or Ingest.Api first.", statusCode: StatusCodes.Status503ServiceUnavailable)
+                : TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["model"] = [$"No registered model is named '{request.Model}'; GET /models on Ingest.Api lists them."] });
+        }
+
+        var embedder = catalog.Find(model);
+        if (embedder is null)
+        {
+            return TypedResults.Problem(
+                title: "Model not configured in Search.Api",
+                detail: $"Model {model.Key} is registered but Search.Api has no configuration to embed queries with it; add it under Embedding or Embedding:Models:{{key}}.",
+                statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+
+        var vector = await embedder.EmbedQueryAsync(request.Query!, cancellationToken);
         var hits = await search.SearchAsync(model, vector, topK, request.MinScore, settings.EfSearch, cancellationToken);
         var results = hits.Select(h => new SearchResult(h.ChunkId, h.DocumentId, h.Title, h.Text, h.Score, ParseMetadata(h.MetadataJson))).ToList();
-        return TypedResults.Ok(new SearchResponse(results, $"{model.Provider}/{model.Name}"));
+        return TypedResults.Ok(new SearchResponse(results, model.Key));
     }
 
     private static JsonElement ParseMetadata(string json)

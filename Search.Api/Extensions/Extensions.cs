@@ -11,7 +11,7 @@ public static class Extensions
     public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
     {
         builder.AddVectorStore();
-        builder.AddEmbeddings();
+        builder.AddEmbeddings(probeModelServers: true);
         builder.Services.AddOptions<SearchOptions>().BindConfiguration(SearchOptions.SectionName)
             .Validate(o => o.EfSearch is >= 1 and <= 1000 && o.MaxTopK is >= 1 and <= 1000 && o.MaxQueryChars >= 1,
                 "Search:EfSearch and Search:MaxTopK must be between 1 and 1000, Search:MaxQueryChars at least 1.")

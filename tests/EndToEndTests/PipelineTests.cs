@@ -9,8 +9,9 @@ using VectorPipeline.TestServers;
 namespace VectorPipeline.EndToEndTests;
 
 /// <summary>
-/// The walking pipeline as users run it: real PostgreSQL and RabbitMQ, Ingest.Api, two Embed.Worker
-/// processes and Search.Api as separate processes, real documents, labelled questions.
+/// The pipeline as users run it: real PostgreSQL and RabbitMQ, Ingest.Api, two Embed.Worker processes
+/// and Search.Api as separate processes, real documents, labelled questions; then a live switch to a
+/// second model of other dimensions served over HTTP, while searches keep answering.
 /// </summary>
 public sealed partial class PipelineTests
 {
@@ -21,8 +22,12 @@ public sealed partial class PipelineTests
 
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
+    /// <summary>The second model: served by a local HTTP model server (custom provider), other dimensions.</summary>
+    private const string NextModel = "ngram-server";
+    private const int NextDimensions = 512;
+
     [Fact]
-    public async Task Documents_posted_to_ingest_become_ready_and_questions_find_their_paragraphs()
+    public async Task Documents_become_searchable_then_the_live_system_switches_to_another_model_while_searches_answer()
     {
         Assert.SkipUnless(SampleData.Available, $"sample data not found under {RepositoryPaths.SampleData} (set VECTORPIPELINE_SAMPLE_DATA)");
         var (squad, questions) = SampleData.Squad();
@@ -32,10 +37,18 @@ public sealed partial class PipelineTests
 
         await using var postgres = await PostgresServer.StartAsync();
         await using var rabbit = await RabbitMqServer.StartAsync();
+        await using var modelServer = await FakeEmbeddingServer.StartAsync(NextDimensions);
         var environment = new Dictionary<string, string>
         {
             ["ConnectionStrings__vectordb"] = postgres.ConnectionString(),
             ["ConnectionStrings__messaging"] = rabbit.ConnectionString,
+            // The primary model is the built-in offline one; every service also knows the next model, as
+            // after the configuration roll-out that precedes a model change.
+            ["Embedding__Models__next__Provider"] = "http",
+            ["Embedding__Models__next__Endpoint"] = modelServer.BaseAddress.ToString(),
+            ["Embedding__Models__next__Model"] = NextModel,
+            ["Embedding__Models__next__Dimensions"] = NextDimensions.ToString(CultureInfo.InvariantCulture),
+            ["Backfill__CheckIntervalMs"] = "250",
         };
         // All five start at once, as they would under an orchestrator: migrations must serialise themselves.
         var starting = new[]
@@ -59,7 +72,7 @@ public sealed partial class PipelineTests
             await WaitUntilReadyAsync(ingestClient, documents);
             var ready = clock.Elapsed;
 
-            var embeddedPerWorker = workers.Select(EmbeddedChunks).ToArray();
+            var embeddedPerWorker = workers.Select(w => EmbeddedChunks(w, "hashing-ngram-v1@384")).ToArray();
             Assert.All(embeddedPerWorker, count => Assert.True(count > 0, $"a worker embedded nothing: {string.Join(", ", embeddedPerWorker)}"));
             Assert.Equal(totalChunks, embeddedPerWorker.Sum());
 
@@ -74,6 +87,11 @@ public sealed partial class PipelineTests
 
             Assert.True(recallAt1 >= RecallAt1Floor, $"recall@1 {recallAt1:F3} is below the floor {RecallAt1Floor}");
             Assert.True(recallAt5 >= RecallAt5Floor, $"recall@5 {recallAt5:F3} is below the floor {RecallAt5Floor}");
+            Assert.Equal(0, modelServer.Requests);
+
+            var switchReport = await SwitchModelAsync(ingestClient, searchClient, modelServer, documents, questions, totalChunks);
+            TestContext.Current.TestOutputHelper?.WriteLine(switchReport);
+            WriteReport(report + Environment.NewLine + switchReport);
         }
         finally
         {
@@ -82,6 +100,126 @@ public sealed partial class PipelineTests
                 await service.DisposeAsync();
             }
         }
+    }
+
+    // The model change as the README describes it: backfill, watch progress, check the new model, activate, drop the old one.
+    private static async Task<string> SwitchModelAsync(HttpClient ingest, HttpClient search, FakeEmbeddingServer modelServer,
+        List<SampleDocument> documents, List<LabelledQuestion> questions, int totalChunks)
+    {
+        var nextKey = $"{NextModel}@{NextDimensions}";
+        var models = await ingest.GetFromJsonAsync<JsonElement>("/models", Token);
+        Assert.Equal(["hashing-ngram-v1@384:active", $"{nextKey}:registered"],
+            models.EnumerateArray().Select(m => $"{m.GetProperty("key").GetString()}:{m.GetProperty("status").GetString()}"));
+
+        using var searching = new SearchLoad(search, questions);
+        var clock = Stopwatch.StartNew();
+        var backfill = await ingest.PostAsJsonAsync($"/models/{Uri.EscapeDataString(nextKey)}/backfill", new { activateWhenComplete = false }, Token);
+        Assert.Equal(HttpStatusCode.Accepted, backfill.StatusCode);
+
+        // While the backfill runs: an unchanged document posted again needs nothing; a new one gets both models.
+        var unchanged = await ingest.PostAsJsonAsync("/documents", new { id = documents[0].Id, title = documents[0].Title, text = documents[0].Text, source = documents[0].Source, metadata = new { corpus = documents[0].Source } }, Token);
+        var unchangedBody = await unchanged.Content.ReadFromJsonAsync<JsonElement>(Token);
+        Assert.Equal(("ready", 0), (unchangedBody.GetProperty("status").GetString(), unchangedBody.GetProperty("queued").GetInt32()));
+        var late = await ingest.PostAsJsonAsync("/documents", new { id = "late-document", text = "A document posted while the backfill runs is embedded with both models." }, Token);
+        Assert.Equal(HttpStatusCode.Accepted, late.StatusCode);
+
+        var progress = new List<double>();
+        JsonElement state;
+        do
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromMinutes(5), $"backfill not complete after 5 minutes: {string.Join(", ", progress)}");
+            await Task.Delay(100, Token);
+            state = await ingest.GetFromJsonAsync<JsonElement>($"/models/{Uri.EscapeDataString(nextKey)}", Token);
+            progress.Add(state.GetProperty("backfill").GetProperty("percent").GetDouble());
+        }
+        while (state.GetProperty("status").GetString() != "ready");
+        var backfilled = clock.Elapsed;
+        Assert.Equal(100, progress[^1]);
+        Assert.Equal(totalChunks + 1, state.GetProperty("backfill").GetProperty("total").GetInt64());
+
+        // Before the switch the default is still the old model, and the new one can be searched by name.
+        Assert.Equal("hashing-ngram-v1@384", await SearchModelAsync(search, null));
+        var (nextAt1, nextAt5, nextMrr, _) = await EvaluateAsync(search, questions, nextKey);
+
+        var activate = await ingest.PostAsync($"/models/{Uri.EscapeDataString(nextKey)}/activate", null, Token);
+        Assert.Equal(HttpStatusCode.OK, activate.StatusCode);
+        Assert.Equal(nextKey, await SearchModelAsync(search, null));
+        var late2 = await ingest.GetFromJsonAsync<JsonElement>("/documents/late-document", Token);
+        Assert.Equal(("ready", nextKey), (late2.GetProperty("status").GetString(), late2.GetProperty("model").GetString()));
+
+        Assert.Equal(HttpStatusCode.Conflict, (await ingest.DeleteAsync($"/models/{Uri.EscapeDataString(nextKey)}", Token)).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await ingest.DeleteAsync("/models/hashing-ngram-v1@384", Token)).StatusCode);
+        await Task.Delay(500, Token);
+        var (searches, failures, modelsSeen) = await searching.StopAsync();
+        Assert.True(failures.Count == 0, $"{failures.Count} of {searches} searches failed during the switch, e.g. {failures.FirstOrDefault()}");
+        Assert.Equal(["hashing-ngram-v1@384", nextKey], modelsSeen.Order());
+        Assert.True(modelServer.TextsEmbedded <= totalChunks + 1, $"the model server embedded {modelServer.TextsEmbedded} texts for {totalChunks + 1} chunks");
+
+        return string.Create(CultureInfo.InvariantCulture, $"""
+            model switch: backfill of {nextKey} ({totalChunks + 1} chunks, {modelServer.TextsEmbedded} texts sent to the model server in {modelServer.Requests} requests) reached 100% after {backfilled.TotalSeconds:F1} s; progress seen: {string.Join(" ", progress.Distinct().Select(p => p.ToString("F1", CultureInfo.InvariantCulture)))}
+            model switch: {nextKey} recall@1 {nextAt1:F3}, recall@5 {nextAt5:F3}, MRR@5 {nextMrr:F3}; {searches} searches during backfill, switch and drop, {failures.Count} failed; models answering: {string.Join(", ", modelsSeen.Order())}
+            """);
+    }
+
+    private static async Task<string?> SearchModelAsync(HttpClient search, string? model)
+    {
+        var response = await search.PostAsJsonAsync("/search", new { query = "Super Bowl", topK = 1, model }, Token);
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync<JsonElement>(Token)).GetProperty("model").GetString();
+    }
+
+    /// <summary>Searches without naming a model, one after another, until stopped; records failures and the models that answered.</summary>
+    private sealed class SearchLoad : IDisposable
+    {
+        private readonly CancellationTokenSource _stop = new();
+        private readonly Task _loop;
+        private readonly List<string> _failures = [];
+        private readonly HashSet<string> _models = [];
+        private int _searches;
+
+        public SearchLoad(HttpClient search, List<LabelledQuestion> questions)
+        {
+            _loop = Task.Run(async () =>
+            {
+                while (!_stop.IsCancellationRequested)
+                {
+                    var question = questions[_searches % questions.Count].Question;
+                    try
+                    {
+                        var response = await search.PostAsJsonAsync("/search", new { query = question, topK = 3 }, CancellationToken.None);
+                        var body = await response.Content.ReadAsStringAsync(CancellationToken.None);
+                        if (!response.IsSuccessStatusCode)
+                        {
+                            lock (_failures) { _failures.Add($"{(int)response.StatusCode}: {body}"); }
+                        }
+                        else
+                        {
+                            using var json = JsonDocument.Parse(body);
+                            lock (_models) { _models.Add(json.RootElement.GetProperty("model").GetString()!); }
+                            if (json.RootElement.GetProperty("results").GetArrayLength() == 0)
+                            {
+                                lock (_failures) { _failures.Add($"no results for '{question}'"); }
+                            }
+                        }
+                    }
+                    catch (HttpRequestException ex)
+                    {
+                        lock (_failures) { _failures.Add(ex.Message); }
+                    }
+
+                    Interlocked.Increment(ref _searches);
+                }
+            });
+        }
+
+        public async Task<(int Searches, List<string> Failures, List<string> Models)> StopAsync()
+        {
+            await _stop.CancelAsync();
+            await _loop;
+            return (_searches, _failures, _models.ToList());
+        }
+
+        public void Dispose() => _stop.Dispose();
     }
 
     private static async Task<int> PostAllAsync(HttpClient ingest, List<SampleDocument> documents)
@@ -131,14 +269,14 @@ public sealed partial class PipelineTests
     }
 
     // recall@k: share of questions whose answering paragraph is among the documents of the top-k chunks.
-    private static async Task<(double RecallAt1, double RecallAt5, double Mrr, TimeSpan Elapsed)> EvaluateAsync(HttpClient search, List<LabelledQuestion> questions)
+    private static async Task<(double RecallAt1, double RecallAt5, double Mrr, TimeSpan Elapsed)> EvaluateAsync(HttpClient search, List<LabelledQuestion> questions, string? model = null)
     {
         var clock = Stopwatch.StartNew();
         int hitsAt1 = 0, hitsAt5 = 0;
         double reciprocalRanks = 0;
         await Parallel.ForEachAsync(questions, new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = Token }, async (question, ct) =>
         {
-            var response = await search.PostAsJsonAsync("/search", new { query = question.Question, topK = 5 }, ct);
+            var response = await search.PostAsJsonAsync("/search", new { query = question.Question, topK = 5, model }, ct);
             response.EnsureSuccessStatusCode();
             var body = await response.Content.ReadFromJsonAsync<JsonElement>(ct);
             var ranked = body.GetProperty("results").EnumerateArray().Select(r => r.GetProperty("documentId").GetString()).ToList();
@@ -161,8 +299,9 @@ public sealed partial class PipelineTests
         return ((double)hitsAt1 / questions.Count, (double)hitsAt5 / questions.Count, reciprocalRanks / questions.Count, clock.Elapsed);
     }
 
-    private static int EmbeddedChunks(ServiceProcess worker) =>
-        worker.Output.Select(line => EmbeddedLine().Match(line)).Where(m => m.Success).Sum(m => int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture));
+    private static int EmbeddedChunks(ServiceProcess worker, string model) =>
+        worker.Output.Select(line => EmbeddedLine().Match(line)).Where(m => m.Success && m.Groups[1].Value == model)
+            .Sum(m => int.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture) + int.Parse(m.Groups[3].Value, CultureInfo.InvariantCulture));
 
     private static void WriteReport(string report)
     {
@@ -171,6 +310,6 @@ public sealed partial class PipelineTests
         File.WriteAllText(Path.Combine(folder, "end-to-end.txt"), report + Environment.NewLine);
     }
 
-    [GeneratedRegex(@"Embedded (\d+) of \d+ chunks")]
+    [GeneratedRegex(@"Model (\S+): wrote (\d+) embeddings from \d+ embedded texts, reused (\d+)")]
     private static partial Regex EmbeddedLine();
 }

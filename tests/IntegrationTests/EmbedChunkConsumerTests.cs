@@ -1,99 +1,174 @@
 using System.Diagnostics.Metrics;
 using MassTransit;
-using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Npgsql;
 using VectorPipeline.Embeddings;
-using VectorPipeline.Embeddings.Offline;
 using VectorPipeline.EmbedWorker.Consumers;
 using VectorPipeline.EmbedWorker.Extensions;
 using VectorPipeline.Messaging.Contracts;
+using VectorPipeline.TestServers;
 using VectorPipeline.VectorStore;
 
 namespace VectorPipeline.IntegrationTests;
 
-/// <summary>The Embed.Worker composition, hosted in-process against the real PostgreSQL and RabbitMQ.</summary>
+/// <summary>
+/// The Embed.Worker composition, hosted in-process against the real PostgreSQL and RabbitMQ, embedding
+/// through the custom HTTP provider against a local model server that counts the texts it embeds.
+/// </summary>
 public class EmbedChunkConsumerTests(ServersFixture servers)
 {
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
     [Fact]
-    public async Task A_message_delivered_twice_stores_one_embedding_and_embeds_once()
+    public async Task A_message_delivered_three_times_stores_one_embedding_and_embeds_once()
     {
-        var database = await servers.NewDatabaseAsync();
-        var counting = new CountingGenerator(new OfflineEmbeddingGenerator(384));
-        using var handled = new HandledMessages();
-        using var host = await StartWorkerAsync(database, counting);
-        var chunk = (await host.Services.GetRequiredService<DocumentStore>()
-            .UpsertAsync(new DocumentToStore("doc", null, null, "{}", ["The Broncos won Super Bowl 50."]), Token))[0];
-        var bus = host.Services.GetRequiredService<IBus>();
+        await using var worker = await WorkerAsync();
+        var chunk = (await worker.Documents.UpsertAsync(new DocumentToStore("doc", null, null, "{}", ["The Broncos won Super Bowl 50."]), Token)).Chunks[0];
 
-        await bus.Publish(new EmbedChunk("doc", chunk.Id), Token);
-        await handled.WaitForAsync(1);
-        await bus.Publish(new EmbedChunk("doc", chunk.Id), Token);
-        await bus.Publish(new EmbedChunk("doc", chunk.Id), Token);
-        await handled.WaitForAsync(3);
+        await worker.Bus.Publish(new EmbedChunk("doc", chunk.Id), Token);
+        await worker.Handled.WaitForAsync(1);
+        await worker.Bus.Publish(new EmbedChunk("doc", chunk.Id), Token);
+        await worker.Bus.Publish(new EmbedChunk("doc", chunk.Id), Token);
+        await worker.Handled.WaitForAsync(3);
 
-        await using var dataSource = NpgsqlDataSource.Create(database);
-        await using var count = dataSource.CreateCommand("SELECT count(*) FROM embeddings WHERE chunk_id = $1");
+        await using var count = worker.DataSource.CreateCommand("SELECT count(*) FROM embeddings WHERE chunk_id = $1");
         count.Parameters.AddWithValue(chunk.Id);
         Assert.Equal(1L, await count.ExecuteScalarAsync(Token));
-        Assert.Equal(1, counting.TextsEmbedded);
-        await host.StopAsync(Token);
+        Assert.Equal(1, worker.Server.TextsEmbedded);
     }
 
     [Fact]
     public async Task A_message_for_a_deleted_document_embeds_nothing()
     {
-        var database = await servers.NewDatabaseAsync();
-        var counting = new CountingGenerator(new OfflineEmbeddingGenerator(384));
-        using var handled = new HandledMessages();
-        using var host = await StartWorkerAsync(database, counting);
-        var documents = host.Services.GetRequiredService<DocumentStore>();
-        var chunk = (await documents.UpsertAsync(new DocumentToStore("gone", null, null, "{}", ["soon deleted"]), Token))[0];
-        await documents.DeleteAsync("gone", Token);
+        await using var worker = await WorkerAsync();
+        var chunk = (await worker.Documents.UpsertAsync(new DocumentToStore("gone", null, null, "{}", ["soon deleted"]), Token)).Chunks[0];
+        await worker.Documents.DeleteAsync("gone", Token);
 
-        await host.Services.GetRequiredService<IBus>().Publish(new EmbedChunk("gone", chunk.Id), Token);
-        await handled.WaitForAsync(1);
+        await worker.Bus.Publish(new EmbedChunk("gone", chunk.Id), Token);
+        await worker.Handled.WaitForAsync(1);
 
-        Assert.Equal(0, counting.TextsEmbedded);
-        await host.StopAsync(Token);
+        Assert.Equal(0, worker.Server.Requests);
     }
 
-    private async Task<IHost> StartWorkerAsync(string database, IEmbeddingGenerator<string, Embedding<float>> generator)
+    [Fact]
+    public async Task Only_new_texts_reach_the_provider_when_documents_are_reposted_edited_or_share_chunks()
     {
+        await using var worker = await WorkerAsync();
+        string[] paragraphs = ["Denver won Super Bowl 50.", "The game was played in Santa Clara.", "Beyonce sang at halftime."];
+
+        await worker.PostAsync("a", paragraphs);
+        Assert.Equal(3, worker.Server.TextsEmbedded);
+
+        worker.Server.Reset();
+        Assert.Equal(0, await worker.PostAsync("a", paragraphs));
+        Assert.Equal(0, worker.Server.Requests);
+
+        await worker.PostAsync("a", [paragraphs[0], "The game was played at Levi's Stadium.", paragraphs[2]]);
+        Assert.Equal(["The game was played at Levi's Stadium."], worker.Server.ReceivedTexts);
+
+        worker.Server.Reset();
+        await worker.PostAsync("b", [paragraphs[2], "A new paragraph.", "A new paragraph."]);
+        Assert.Equal(["A new paragraph."], worker.Server.ReceivedTexts);
+        await using var count = worker.DataSource.CreateCommand("SELECT count(*) FROM embeddings e JOIN chunks c ON c.id = e.chunk_id WHERE c.document_id = 'b'");
+        Assert.Equal(3L, await count.ExecuteScalarAsync(Token));
+    }
+
+    [Fact]
+    public async Task Every_enabled_model_the_worker_is_configured_for_embeds_each_chunk_and_a_failing_one_is_retried_alone()
+    {
+        await using var second = await FakeEmbeddingServer.StartAsync(256);
+        await using var worker = await WorkerAsync(new Dictionary<string, string?>
+        {
+            ["Embedding:Models:next:Provider"] = "http",
+            ["Embedding:Models:next:Endpoint"] = second.BaseAddress.ToString(),
+            ["Embedding:Models:next:Model"] = "fake-next",
+            ["Embedding:Models:next:Dimensions"] = "256",
+            ["Embedding:Models:next:MaxRetries"] = "0",
+        });
+        var models = worker.Host.Services.GetRequiredService<EmbeddingModelStore>();
+        var primary = (await models.GetActiveAsync(Token))!;
+        var next = (await models.FindAsync("fake-next@256", Token))!;
+        await models.RequestBackfillAsync(next.Id, activateWhenComplete: false, Token);
+        second.EnqueueFault(FakeFault.Status(500));
+
+        await worker.PostAsync("doc", ["first paragraph", "second paragraph"]);
+
+        Assert.Equal(2, worker.Server.TextsEmbedded);
+        Assert.Equal(2, second.TextsEmbedded);
+        await using var count = worker.DataSource.CreateCommand("SELECT model_id, count(*), min(dimensions) FROM embeddings GROUP BY model_id ORDER BY model_id");
+        await using var reader = await count.ExecuteReaderAsync(Token);
+        var rows = new List<(int, long, int)>();
+        while (await reader.ReadAsync(Token))
+        {
+            rows.Add((reader.GetInt32(0), reader.GetInt64(1), reader.GetInt32(2)));
+        }
+
+        Assert.Equal([(primary.Id, 2L, 64), (next.Id, 2L, 256)], rows);
+    }
+
+    private async Task<Worker> WorkerAsync(Dictionary<string, string?>? settings = null)
+    {
+        var server = await FakeEmbeddingServer.StartAsync(64);
+        var database = await servers.NewDatabaseAsync();
         var builder = Host.CreateApplicationBuilder();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["ConnectionStrings:vectordb"] = database,
             ["ConnectionStrings:messaging"] = servers.RabbitMq.ConnectionString,
             ["Embedding:BatchTimeLimitMs"] = "50",
+            ["Embedding:RetryLimit"] = "2",
+            ["Embedding:Provider"] = "http",
+            ["Embedding:Endpoint"] = server.BaseAddress.ToString(),
+            ["Embedding:Model"] = "fake-primary",
+            ["Embedding:Dimensions"] = "64",
         });
+        builder.Configuration.AddInMemoryCollection(settings ?? []);
         builder.AddApplicationServices();
-        builder.Services.AddSingleton(generator);
         var host = builder.Build();
         await host.Services.PrepareVectorStoreAsync(Token);
         await host.StartAsync(Token);
-        return host;
+        return new Worker(host, server, NpgsqlDataSource.Create(database));
     }
 
-    private sealed class CountingGenerator(IEmbeddingGenerator<string, Embedding<float>> inner) : DelegatingEmbeddingGenerator<string, Embedding<float>>(inner)
+    private sealed class Worker(IHost host, FakeEmbeddingServer server, NpgsqlDataSource dataSource) : IAsyncDisposable
     {
-        private int _texts;
+        private long _published;
 
-        public int TextsEmbedded => Volatile.Read(ref _texts);
+        public IHost Host => host;
 
-        public override Task<GeneratedEmbeddings<Embedding<float>>> GenerateAsync(IEnumerable<string> values, EmbeddingGenerationOptions? options = null, CancellationToken cancellationToken = default)
+        public FakeEmbeddingServer Server => server;
+
+        public NpgsqlDataSource DataSource => dataSource;
+
+        public HandledMessages Handled { get; } = new();
+
+        public DocumentStore Documents => host.Services.GetRequiredService<DocumentStore>();
+
+        public IBus Bus => host.Services.GetRequiredService<IBus>();
+
+        /// <summary>Stores the document as Ingest.Api does, publishes the chunks it reports as needing an embedding, waits until they are handled.</summary>
+        public async Task<int> PostAsync(string id, string[] chunks)
         {
-            var list = values.ToList();
-            Interlocked.Add(ref _texts, list.Count);
-            return base.GenerateAsync(list, options, cancellationToken);
+            var stored = await Documents.UpsertAsync(new DocumentToStore(id, null, null, "{}", chunks), Token);
+            await Bus.PublishBatch(stored.ChunksToEmbed.Select(c => new EmbedChunk(id, c)), Token);
+            _published += stored.ChunksToEmbed.Count;
+            await Handled.WaitForAsync(_published);
+            return stored.ChunksToEmbed.Count;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await host.StopAsync(CancellationToken.None);
+            host.Dispose();
+            Handled.Dispose();
+            await dataSource.DisposeAsync();
+            await server.DisposeAsync();
         }
     }
 
-    /// <summary>Counts chunk messages the consumer finished with (embedded or skipped), from its own meter.</summary>
+    /// <summary>Counts chunk messages the consumer finished with, from its own meter.</summary>
     private sealed class HandledMessages : IDisposable
     {
         private readonly MeterListener _listener = new();
@@ -103,7 +178,7 @@ public class EmbedChunkConsumerTests(ServersFixture servers)
         {
             _listener.InstrumentPublished = (instrument, listener) =>
             {
-                if (instrument.Meter.Name == EmbedChunkBatchConsumer.MeterName && instrument.Name is "vectorpipeline.chunks.embedded" or "vectorpipeline.chunks.skipped")
+                if (instrument.Meter.Name == EmbedChunkBatchConsumer.MeterName && instrument.Name == "vectorpipeline.messages.handled")
                 {
                     listener.EnableMeasurementEvents(instrument);
                 }

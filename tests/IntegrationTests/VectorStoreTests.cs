@@ -13,7 +13,9 @@ public class VectorStoreTests(ServersFixture servers)
     {
         var dataSource = NpgsqlDataSource.Create(await servers.NewDatabaseAsync());
         await new SchemaMigrator(dataSource, NullLogger<SchemaMigrator>.Instance).MigrateAsync(Token);
-        var model = await new EmbeddingModelStore(dataSource).EnsureAsync("offline", OfflineEmbeddingGenerator.ModelName, 384, Token);
+        var models = new EmbeddingModelStore(dataSource);
+        var model = await models.EnsureAsync("offline", OfflineEmbeddingGenerator.ModelName, 384, Token);
+        await models.ActivateIfNoneActiveAsync(model.Id, Token);
         return (dataSource, model);
     }
 
@@ -22,7 +24,7 @@ public class VectorStoreTests(ServersFixture servers)
     {
         var (dataSource, model) = await NewStoreAsync();
         await using var _ = dataSource;
-        var chunks = await new DocumentStore(dataSource).UpsertAsync(new DocumentToStore("d1", "T", null, "{}", ["alpha text", "beta text"]), Token);
+        var chunks = (await new DocumentStore(dataSource).UpsertAsync(new DocumentToStore("d1", "T", null, "{}", ["alpha text", "beta text"]), Token)).Chunks;
         var embedder = new OfflineEmbeddingGenerator(384);
         var vectors = new[] { embedder.Embed("alpha text"), embedder.Embed("beta text") };
 
@@ -41,7 +43,7 @@ public class VectorStoreTests(ServersFixture servers)
     {
         var (dataSource, model) = await NewStoreAsync();
         await using var _ = dataSource;
-        var chunk = (await new DocumentStore(dataSource).UpsertAsync(new DocumentToStore("d1", null, null, "{}", ["gamma"]), Token))[0];
+        var chunk = (await new DocumentStore(dataSource).UpsertAsync(new DocumentToStore("d1", null, null, "{}", ["gamma"]), Token)).Chunks[0];
         var row = new ChunkEmbedding(chunk.Id, DocumentStore.ContentHash("gamma"), new OfflineEmbeddingGenerator(384).Embed("gamma"));
         var store = new EmbeddingStore(dataSource);
 
@@ -55,7 +57,7 @@ public class VectorStoreTests(ServersFixture servers)
     {
         var (dataSource, model) = await NewStoreAsync();
         await using var _ = dataSource;
-        var chunk = (await new DocumentStore(dataSource).UpsertAsync(new DocumentToStore("d1", null, null, "{}", ["delta"]), Token))[0];
+        var chunk = (await new DocumentStore(dataSource).UpsertAsync(new DocumentToStore("d1", null, null, "{}", ["delta"]), Token)).Chunks[0];
 
         var error = await Assert.ThrowsAsync<ArgumentException>(() => new EmbeddingStore(dataSource).WriteAsync(
             model, [new ChunkEmbedding(chunk.Id, DocumentStore.ContentHash("delta"), new float[383])], Token));
@@ -65,19 +67,56 @@ public class VectorStoreTests(ServersFixture servers)
     }
 
     [Fact]
-    public async Task Reposting_a_document_replaces_its_chunks_and_drops_the_old_ones()
+    public async Task Reposting_a_document_keeps_unchanged_chunks_with_their_embeddings_and_replaces_the_rest()
     {
         var (dataSource, model) = await NewStoreAsync();
         await using var _ = dataSource;
         var documents = new DocumentStore(dataSource);
-        var first = await documents.UpsertAsync(new DocumentToStore("d1", null, null, "{}", ["one", "two"]), Token);
+        var embeddings = new EmbeddingStore(dataSource);
+        var first = await documents.UpsertAsync(new DocumentToStore("d1", null, null, "{}", ["one", "two", "three"]), Token);
+        Assert.Equal(3, first.ChunksToEmbed.Count);
+        await WriteOfflineAsync(embeddings, model, first.Chunks, ["one", "two", "three"]);
 
-        var second = await documents.UpsertAsync(new DocumentToStore("d1", "new", null, """{"v":2}""", ["three"]), Token);
+        var unchanged = await documents.UpsertAsync(new DocumentToStore("d1", null, null, "{}", ["one", "two", "three"]), Token);
+        var edited = await documents.UpsertAsync(new DocumentToStore("d1", "new", null, """{"v":2}""", ["zero", "one", "three"]), Token);
 
-        Assert.Empty(await new EmbeddingStore(dataSource).GetChunksToEmbedAsync(first.Select(c => c.Id).ToList(), model, Token));
+        Assert.Equal(first.Chunks.Select(c => c.Id), unchanged.Chunks.Select(c => c.Id));
+        Assert.Empty(unchanged.ChunksToEmbed);
+        Assert.Equal((2, 1, 1), (edited.Kept, edited.Added, edited.Removed));
+        Assert.Equal([edited.Chunks[0].Id], edited.ChunksToEmbed);
+        Assert.Equal([first.Chunks[0].Id, first.Chunks[2].Id], edited.Chunks.Skip(1).Select(c => c.Id));
+        Assert.Empty(await embeddings.GetChunksToEmbedAsync([first.Chunks[1].Id], model, Token));
         var state = await documents.GetStateAsync("d1", model.Id, Token);
-        Assert.Equal(("new", 1, "queued"), (state!.Title, state.Chunks.Total, state.Status));
-        Assert.Single(second);
+        Assert.Equal(("new", 3, 2, "embedding"), (state!.Title, state.Chunks.Total, state.Chunks.Embedded, state.Status));
+    }
+
+    [Fact]
+    public async Task A_chunk_whose_text_is_already_embedded_elsewhere_gets_a_copy_of_that_vector()
+    {
+        var (dataSource, model) = await NewStoreAsync();
+        await using var _ = dataSource;
+        var documents = new DocumentStore(dataSource);
+        var embeddings = new EmbeddingStore(dataSource);
+        var a = await documents.UpsertAsync(new DocumentToStore("a", null, null, "{}", ["shared text", "only in a"]), Token);
+        await WriteOfflineAsync(embeddings, model, a.Chunks, ["shared text", "only in a"]);
+        var b = await documents.UpsertAsync(new DocumentToStore("b", null, null, "{}", ["only in b", "shared text"]), Token);
+
+        var copied = await embeddings.CopyByContentHashAsync(b.ChunksToEmbed, model, Token);
+        var left = await embeddings.GetChunksToEmbedAsync(b.ChunksToEmbed, model, Token);
+
+        Assert.Equal(1, copied);
+        Assert.Equal(["only in b"], left.Select(c => c.Text));
+        await using var command = dataSource.CreateCommand("SELECT count(DISTINCT embedding::text), count(*) FROM embeddings WHERE content_hash = $1");
+        command.Parameters.AddWithValue(DocumentStore.ContentHash("shared text"));
+        await using var reader = await command.ExecuteReaderAsync(Token);
+        await reader.ReadAsync(Token);
+        Assert.Equal((1L, 2L), (reader.GetInt64(0), reader.GetInt64(1)));
+    }
+
+    private static async Task WriteOfflineAsync(EmbeddingStore store, EmbeddingModel model, IReadOnlyList<StoredChunk> chunks, string[] texts)
+    {
+        var embedder = new OfflineEmbeddingGenerator(model.Dimensions);
+        await store.WriteAsync(model, chunks.Select(c => new ChunkEmbedding(c.Id, DocumentStore.ContentHash(texts[c.Ordinal]), embedder.Embed(texts[c.Ordinal]))).ToList(), Token);
     }
 
     [Fact]
@@ -87,7 +126,7 @@ public class VectorStoreTests(ServersFixture servers)
         await using var _ = dataSource;
         var embedder = new OfflineEmbeddingGenerator(384);
         string[] texts = ["The Broncos won the Super Bowl.", "pgvector adds HNSW indexes to PostgreSQL.", "Levi's Stadium is in Santa Clara."];
-        var chunks = await new DocumentStore(dataSource).UpsertAsync(new DocumentToStore("d1", "T", null, """{"lang":"en"}""", texts), Token);
+        var chunks = (await new DocumentStore(dataSource).UpsertAsync(new DocumentToStore("d1", "T", null, """{"lang":"en"}""", texts), Token)).Chunks;
         await new EmbeddingStore(dataSource).WriteAsync(model,
             chunks.Select(c => new ChunkEmbedding(c.Id, DocumentStore.ContentHash(texts[c.Ordinal]), embedder.Embed(texts[c.Ordinal]))).ToList(), Token);
         var query = embedder.Embed("Which index does pgvector add to PostgreSQL?");

@@ -1,0 +1,193 @@
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging;
+using VectorPipeline.Embeddings.Offline;
+using VectorPipeline.Embeddings.Pipeline;
+using VectorPipeline.Embeddings.Providers.CustomHttp;
+using VectorPipeline.Embeddings.Providers.Http;
+using VectorPipeline.Embeddings.Providers.Ollama;
+using VectorPipeline.Embeddings.Providers.OpenAI;
+
+namespace VectorPipeline.Embeddings;
+
+/// <summary>
+/// Builds the embedding generator of one model: the provider (<see cref="OfflineEmbeddingGenerator"/>,
+/// <see cref="OllamaEmbeddingGenerator"/>, <see cref="OpenAIEmbeddingGenerator"/> or
+/// <see cref="CustomHttpEmbeddingGenerator"/>), wrapped as
+/// <see cref="ValidatingEmbeddingGenerator"/>(<see cref="BatchingEmbeddingGenerator"/>(provider)). HTTP providers get
+/// their own <see cref="HttpClient"/>: a <see cref="SocketsHttpHandler"/> (pooled connections renewed every
+/// <see cref="PooledConnectionLifetime"/>, so DNS changes are seen) behind an <see cref="EmbeddingResilienceHandler"/>
+/// (retry, circuit breaker, attempt timeout), with <see cref="HttpClient.BaseAddress"/> = the endpoint and no overall
+/// <see cref="HttpClient.Timeout"/> (the attempt timeout and the caller's cancellation token bound a call). Disposing
+/// the returned generator disposes that client.
+/// </summary>
+public static class EmbeddingGeneratorFactory
+{
+    /// <summary>Configuration section whose keys are named in validation messages by <see cref="Create(EmbeddingModelOptions, ILoggerFactory, TimeProvider?)"/>.</summary>
+    public const string DefaultSettingsPrefix = "Embedding";
+
+    /// <summary>Provider names <see cref="Create(EmbeddingModelOptions, ILoggerFactory, TimeProvider?)"/> accepts.</summary>
+    public static readonly IReadOnlyList<string> Providers =
+        [OfflineEmbeddingGenerator.ProviderName, OllamaEmbeddingGenerator.ProviderName, OpenAIEmbeddingGenerator.ProviderName, CustomHttpEmbeddingGenerator.ProviderName];
+
+    /// <summary>How long a pooled connection lives before it is replaced: 2 minutes.</summary>
+    public static readonly TimeSpan PooledConnectionLifetime = TimeSpan.FromMinutes(2);
+
+    /// <summary>Logger category of retry and circuit-breaker events.</summary>
+    public const string LoggerCategory = "VectorPipeline.Embeddings.Resilience";
+
+    /// <summary>
+    /// Validates <paramref name="options"/> and builds the generator, naming settings as <c>Embedding:Key</c>.
+    /// See <see cref="Create(EmbeddingModelOptions, string, ILoggerFactory, TimeProvider?)"/>.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">A setting is missing or out of range; the message names it.</exception>
+    public static IEmbeddingGenerator<string, Embedding<float>> Create(
+        EmbeddingModelOptions options, ILoggerFactory loggerFactory, TimeProvider? timeProvider = null) =>
+        Create(options, DefaultSettingsPrefix, loggerFactory, timeProvider);
+
+    /// <summary>
+    /// Validates <paramref name="options"/> and builds validating(batching(provider)).
+    /// <see cref="IEmbeddingGenerator.GetService"/> for <see cref="EmbeddingGeneratorMetadata"/> on the result gives
+    /// ProviderName = provider, DefaultModelId = model, DefaultModelDimensions = dimensions and ProviderUri = endpoint
+    /// (null for <c>offline</c>).
+    /// </summary>
+    /// <param name="options">
+    /// <see cref="EmbeddingModelOptions.Provider"/> lower-case, one of <c>offline</c>, <c>ollama</c>, <c>openai</c>, <c>http</c>.
+    /// <c>offline</c>: Model null or <c>hashing-ngram-v1</c>, Dimensions 16..2000 (384 when null); Endpoint ignored.
+    /// Others: Model required, Dimensions 1..2000 required, Endpoint an absolute http(s) URL. Ranges:
+    /// MaxBatchItems 1..2048, MaxBatchChars 1..10,000,000, MaxBatchTokens null or 1..10,000,000, TimeoutSeconds 1..600,
+    /// MaxRetries 0..10, RetryBaseDelayMs 1..60,000, BreakDurationSeconds 1..3600; ApiKey and KeepAlive without line breaks.
+    /// </param>
+    /// <param name="settingsPrefix">Configuration path named in messages, for example <c>Embedding</c> or <c>Embedding:Models:next</c>.</param>
+    /// <param name="loggerFactory">Source of the logger for retries (Warning) and circuit open (Error) / close (Information).</param>
+    /// <param name="timeProvider">Clock of the retry delays, timeouts and circuit breaker; null = <see cref="TimeProvider.System"/>.</param>
+    /// <exception cref="InvalidOperationException">A setting is missing or out of range; the message names it (for example
+    /// "Embedding:MaxBatchItems must be between 1 and 2048; it is 0.").</exception>
+    public static IEmbeddingGenerator<string, Embedding<float>> Create(
+        EmbeddingModelOptions options, string settingsPrefix, ILoggerFactory loggerFactory, TimeProvider? timeProvider = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentException.ThrowIfNullOrWhiteSpace(settingsPrefix);
+        ArgumentNullException.ThrowIfNull(loggerFactory);
+        var (provider, model, dimensions, endpoint) = Validate(options, settingsPrefix);
+
+        IEmbeddingGenerator<string, Embedding<float>> inner;
+        if (provider == OfflineEmbeddingGenerator.ProviderName)
+        {
+            inner = new OfflineEmbeddingGenerator(dimensions);
+        }
+        else
+        {
+            var resilience = new EmbeddingResilienceHandler(
+                provider, model, options, loggerFactory.CreateLogger(LoggerCategory), timeProvider,
+                new SocketsHttpHandler
+                {
+                    PooledConnectionLifetime = PooledConnectionLifetime,
+                    ConnectTimeout = TimeSpan.FromSeconds(options.TimeoutSeconds),
+                    AutomaticDecompression = System.Net.DecompressionMethods.All,
+                });
+            var httpClient = new HttpClient(resilience, disposeHandler: true)
+            {
+                BaseAddress = endpoint,
+                Timeout = Timeout.InfiniteTimeSpan,
+            };
+            inner = provider switch
+            {
+                OllamaEmbeddingGenerator.ProviderName => new OllamaEmbeddingGenerator(httpClient, options, disposeHttpClient: true),
+                OpenAIEmbeddingGenerator.ProviderName => new OpenAIEmbeddingGenerator(httpClient, options, disposeHttpClient: true),
+                _ => new CustomHttpEmbeddingGenerator(httpClient, options, disposeHttpClient: true),
+            };
+        }
+
+        var batching = new BatchingEmbeddingGenerator(inner, options.MaxBatchItems, options.MaxBatchChars, options.MaxBatchTokens);
+        return new ValidatingEmbeddingGenerator(batching, provider, model, dimensions, endpoint);
+    }
+
+    /// <summary>Checks every setting; returns provider, model, dimensions and the normalised endpoint (null for offline).</summary>
+    private static (string Provider, string Model, int Dimensions, Uri? Endpoint) Validate(EmbeddingModelOptions options, string prefix)
+    {
+        var provider = options.Provider;
+        if (provider is null || !Providers.Contains(provider))
+        {
+            throw new InvalidOperationException(
+                $"{prefix}:Provider must be one of {string.Join(", ", Providers)} (lower case); it is '{provider}'.");
+        }
+
+        Range(prefix, nameof(options.MaxBatchItems), options.MaxBatchItems, 1, 2048);
+        Range(prefix, nameof(options.MaxBatchChars), options.MaxBatchChars, 1, 10_000_000);
+        if (options.MaxBatchTokens is { } tokens)
+        {
+            Range(prefix, nameof(options.MaxBatchTokens), tokens, 1, 10_000_000);
+        }
+
+        Range(prefix, nameof(options.TimeoutSeconds), options.TimeoutSeconds, 1, 600);
+        Range(prefix, nameof(options.MaxRetries), options.MaxRetries, 0, 10);
+        Range(prefix, nameof(options.RetryBaseDelayMs), options.RetryBaseDelayMs, 1, 60_000);
+        Range(prefix, nameof(options.BreakDurationSeconds), options.BreakDurationSeconds, 1, 3600);
+        SingleLine(prefix, nameof(options.ApiKey), options.ApiKey);
+        SingleLine(prefix, nameof(options.KeepAlive), options.KeepAlive);
+
+        if (provider == OfflineEmbeddingGenerator.ProviderName)
+        {
+            if (options.Model is not null && options.Model != OfflineEmbeddingGenerator.ModelName)
+            {
+                throw new InvalidOperationException(
+                    $"{prefix}:Model must be empty or '{OfflineEmbeddingGenerator.ModelName}' for the offline provider; it is '{options.Model}'.");
+            }
+
+            var offlineDimensions = options.Dimensions ?? 384;
+            Range(prefix, nameof(options.Dimensions), offlineDimensions, 16, 2000);
+            return (provider, OfflineEmbeddingGenerator.ModelName, offlineDimensions, null);
+        }
+
+        if (string.IsNullOrWhiteSpace(options.Model))
+        {
+            throw new InvalidOperationException($"{prefix}:Model is required for provider '{provider}' (the model name as the server knows it).");
+        }
+
+        if (options.Dimensions is not { } dimensions)
+        {
+            throw new InvalidOperationException($"{prefix}:Dimensions is required for provider '{provider}' (the vector length of model '{options.Model}').");
+        }
+
+        Range(prefix, nameof(options.Dimensions), dimensions, 1, 2000);
+        if (string.IsNullOrWhiteSpace(options.Endpoint))
+        {
+            throw new InvalidOperationException($"{prefix}:Endpoint is required for provider '{provider}' (base URL of the model server).");
+        }
+
+        Uri endpoint;
+        try
+        {
+            endpoint = provider == OpenAIEmbeddingGenerator.ProviderName
+                ? OpenAIEmbeddingGenerator.ApiBase(options.Endpoint)
+                : ProviderHttp.BaseAddress(options.Endpoint, nameof(options.Endpoint));
+        }
+        catch (ArgumentException)
+        {
+            throw new InvalidOperationException($"{prefix}:Endpoint must be an absolute http or https URL; it is '{options.Endpoint}'.");
+        }
+
+        if (!string.IsNullOrEmpty(endpoint.UserInfo))
+        {
+            throw new InvalidOperationException($"{prefix}:Endpoint must not carry user info; put a key in {prefix}:ApiKey.");
+        }
+
+        return (provider, options.Model, dimensions, endpoint);
+    }
+
+    private static void Range(string prefix, string name, int value, int min, int max)
+    {
+        if (value < min || value > max)
+        {
+            throw new InvalidOperationException($"{prefix}:{name} must be between {min} and {max}; it is {value}.");
+        }
+    }
+
+    private static void SingleLine(string prefix, string name, string? value)
+    {
+        if (value is not null && value.AsSpan().IndexOfAny('\r', '\n') >= 0)
+        {
+            throw new InvalidOperationException($"{prefix}:{name} must not contain line breaks.");
+        }
+    }
+}

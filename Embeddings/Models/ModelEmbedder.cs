@@ -1,0 +1,88 @@
+using Microsoft.Extensions.AI;
+using VectorPipeline.Embeddings.Providers;
+
+namespace VectorPipeline.Embeddings.Models;
+
+/// <summary>
+/// One configured embedding model: how to reach it (its <see cref="IEmbeddingGenerator{TInput,TEmbedding}"/>)
+/// and how to use it (query and document prefixes). Embed.Worker embeds chunks with
+/// <see cref="EmbedDocumentsAsync"/>, Search.Api embeds queries with <see cref="EmbedQueryAsync"/>.
+/// </summary>
+public sealed class ModelEmbedder
+{
+    private readonly Lazy<IEmbeddingGenerator<string, Embedding<float>>> _generator;
+    private readonly Lazy<EmbeddingServerHealthCheck> _healthCheck;
+
+    /// <summary>Creates the model description; the generator is built on first use.</summary>
+    /// <param name="configurationKey">Where it is configured: <c>Embedding</c> or <c>Embedding:Models:{key}</c>.</param>
+    /// <param name="options">Resolved options (provider, model, dimensions and endpoint filled in).</param>
+    /// <param name="queryPrefix">Text put before each query.</param>
+    /// <param name="documentPrefix">Text put before each chunk.</param>
+    /// <param name="createGenerator">Builds the generator (HTTP client, resilience, batching, validation).</param>
+    public ModelEmbedder(string configurationKey, EmbeddingModelOptions options, string queryPrefix, string documentPrefix,
+        Func<IEmbeddingGenerator<string, Embedding<float>>> createGenerator)
+    {
+        ConfigurationKey = configurationKey;
+        Options = options;
+        QueryPrefix = queryPrefix;
+        DocumentPrefix = documentPrefix;
+        _generator = new Lazy<IEmbeddingGenerator<string, Embedding<float>>>(createGenerator);
+        _healthCheck = new Lazy<EmbeddingServerHealthCheck>(() => new EmbeddingServerHealthCheck(options));
+    }
+
+    /// <summary>Probe of the model's server (one client per model, reused by every <c>/health</c> call).</summary>
+    public EmbeddingServerHealthCheck HealthCheck => _healthCheck.Value;
+
+    /// <summary>Configuration section the model comes from (<c>Embedding</c> or <c>Embedding:Models:{key}</c>).</summary>
+    public string ConfigurationKey { get; }
+
+    /// <summary>The resolved options.</summary>
+    public EmbeddingModelOptions Options { get; }
+
+    /// <summary>Provider: <c>offline</c>, <c>ollama</c>, <c>openai</c> or <c>http</c>.</summary>
+    public string Provider => Options.Provider!;
+
+    /// <summary>Model name.</summary>
+    public string Name => Options.Model!;
+
+    /// <summary>Vector length.</summary>
+    public int Dimensions => Options.Dimensions!.Value;
+
+    /// <summary>The model key, <c>{name}@{dimensions}</c>, as <c>embedding_models</c> and the HTTP APIs name it.</summary>
+    public string Key => VectorStore.EmbeddingModel.FormatKey(Name, Dimensions);
+
+    /// <summary>Text put before each query.</summary>
+    public string QueryPrefix { get; }
+
+    /// <summary>Text put before each chunk.</summary>
+    public string DocumentPrefix { get; }
+
+    /// <summary>The provider's generator, already batching, validating and L2-normalising.</summary>
+    public IEmbeddingGenerator<string, Embedding<float>> Generator => _generator.Value;
+
+    /// <summary>
+    /// Embeds chunk texts (each with <see cref="DocumentPrefix"/>); one unit-length vector of
+    /// <see cref="Dimensions"/> floats per text, in input order.
+    /// </summary>
+    /// <exception cref="EmbeddingProviderException">The server failed, or returned the wrong count or dimensions.</exception>
+    public async Task<IReadOnlyList<ReadOnlyMemory<float>>> EmbedDocumentsAsync(IReadOnlyList<string> texts, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(texts);
+        if (texts.Count == 0)
+        {
+            return [];
+        }
+
+        var generated = await Generator.GenerateAsync(texts.Select(t => DocumentPrefix + t), cancellationToken: cancellationToken);
+        return generated.Select(e => e.Vector).ToList();
+    }
+
+    /// <summary>Embeds a query (with <see cref="QueryPrefix"/>) into one unit-length vector of <see cref="Dimensions"/> floats.</summary>
+    /// <exception cref="EmbeddingProviderException">The server failed or returned the wrong dimensions.</exception>
+    public async Task<ReadOnlyMemory<float>> EmbedQueryAsync(string query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var generated = await Generator.GenerateAsync([QueryPrefix + query], cancellationToken: cancellationToken);
+        return generated[0].Vector;
+    }
+}

@@ -1,0 +1,100 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging;
+using VectorPipeline.Embeddings;
+using VectorPipeline.Embeddings.Offline;
+using VectorPipeline.TestServers;
+
+namespace VectorPipeline.ProviderTests;
+
+/// <summary>Options, generators and assertions shared by the provider tests.</summary>
+internal static class TestSupport
+{
+    public const string Model = "fake-embed-v1";
+
+    public static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    /// <summary>Options for <paramref name="provider"/> against <paramref name="server"/>, with fast retries.</summary>
+    public static EmbeddingModelOptions Options(string provider, FakeEmbeddingServer server, Action<EmbeddingModelOptions>? configure = null)
+    {
+        var options = new EmbeddingModelOptions
+        {
+            Provider = provider,
+            Model = Model,
+            Dimensions = server.Dimensions,
+            Endpoint = server.BaseAddress.ToString(),
+            MaxRetries = 2,
+            RetryBaseDelayMs = 10,
+            TimeoutSeconds = 10,
+            BreakDurationSeconds = 30,
+        };
+        configure?.Invoke(options);
+        return options;
+    }
+
+    public static IEmbeddingGenerator<string, Embedding<float>> Create(EmbeddingModelOptions options, ListLoggerProvider? logs = null)
+    {
+        var loggerFactory = LoggerFactory.Create(builder =>
+        {
+            builder.SetMinimumLevel(LogLevel.Debug);
+            if (logs is not null)
+            {
+                builder.AddProvider(logs);
+            }
+        });
+        return EmbeddingGeneratorFactory.Create(options, loggerFactory);
+    }
+
+    /// <summary>Distinct texts about different things, so that their offline vectors differ clearly.</summary>
+    public static string[] Texts(int count) =>
+        Enumerable.Range(0, count).Select(i => $"Document {i}: {Topics[i % Topics.Length]} number {i * 7919 % 1000}").ToArray();
+
+    private static readonly string[] Topics =
+    [
+        "The Denver Broncos won Super Bowl 50 at Levi's Stadium",
+        "PostgreSQL builds an HNSW index over pgvector columns",
+        "RabbitMQ delivers chunk messages to embedding workers",
+        "Photosynthesis turns sunlight into chemical energy in plants",
+        "The Treaty of Westphalia ended the Thirty Years' War",
+    ];
+
+    /// <summary>Each vector has unit length and points where the offline embedder's vector of the same text points.</summary>
+    public static void AssertMatchesOffline(IReadOnlyList<string> texts, GeneratedEmbeddings<Embedding<float>> embeddings, int dimensions)
+    {
+        Assert.Equal(texts.Count, embeddings.Count);
+        var offline = new OfflineEmbeddingGenerator(dimensions);
+        for (var i = 0; i < texts.Count; i++)
+        {
+            var vector = embeddings[i].Vector.Span;
+            Assert.Equal(dimensions, vector.Length);
+            Assert.Equal(1.0, VectorMath.Norm(vector), 4);
+            var cosine = VectorMath.CosineSimilarity(vector, offline.Embed(texts[i]));
+            Assert.True(cosine > 0.9999, $"text {i}: cosine with its offline vector is {cosine:F5}");
+        }
+    }
+}
+
+/// <summary>Keeps log entries in memory.</summary>
+internal sealed class ListLoggerProvider : ILoggerProvider
+{
+    private readonly ConcurrentQueue<(LogLevel Level, string Category, string Message)> _entries = new();
+
+    public IReadOnlyList<(LogLevel Level, string Category, string Message)> Entries => _entries.ToArray();
+
+    public ILogger CreateLogger(string categoryName) => new ListLogger(this, categoryName);
+
+    public void Dispose()
+    {
+    }
+
+    private sealed class ListLogger(ListLoggerProvider provider, string category) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            provider._entries.Enqueue((logLevel, category, formatter(state, exception)));
+    }
+}

@@ -1,0 +1,79 @@
+using System.Diagnostics;
+using Microsoft.Extensions.AI;
+using VectorPipeline.Embeddings;
+using VectorPipeline.TestServers;
+using static VectorPipeline.ProviderTests.TestSupport;
+
+namespace VectorPipeline.ProviderTests;
+
+/// <summary>Per-attempt timeout: a slow answer is abandoned, retried, and reported when it stays slow.</summary>
+public sealed class TimeoutTests
+{
+    [Theory]
+    [InlineData("ollama")]
+    [InlineData("openai")]
+    [InlineData("http")]
+    public async Task A_slow_answer_is_abandoned_after_TimeoutSeconds_and_retried(string provider)
+    {
+        await using var server = await FakeEmbeddingServer.StartAsync(64);
+        server.EnqueueFault(FakeFault.Slow(TimeSpan.FromSeconds(20)));
+        using var generator = Create(Options(provider, server, o => o.TimeoutSeconds = 1));
+        var texts = Texts(2);
+
+        var stopwatch = Stopwatch.StartNew();
+        var embeddings = await generator.GenerateAsync(texts, cancellationToken: Token);
+
+        AssertMatchesOffline(texts, embeddings, 64);
+        Assert.Equal(2, server.Attempts);
+        Assert.InRange(stopwatch.Elapsed, TimeSpan.FromMilliseconds(950), TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public async Task A_body_that_stalls_after_the_headers_is_abandoned_after_TimeoutSeconds_and_retried()
+    {
+        await using var server = await FakeEmbeddingServer.StartAsync(64);
+        server.EnqueueFault(new FakeFault { StallAfterHeaders = TimeSpan.FromSeconds(20) });
+        using var generator = Create(Options("ollama", server, o => o.TimeoutSeconds = 1));
+        var texts = Texts(2);
+
+        var stopwatch = Stopwatch.StartNew();
+        var embeddings = await generator.GenerateAsync(texts, cancellationToken: Token);
+
+        AssertMatchesOffline(texts, embeddings, 64);
+        Assert.Equal(2, server.Attempts);
+        Assert.InRange(stopwatch.Elapsed, TimeSpan.FromMilliseconds(950), TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public async Task An_answer_that_stays_slow_is_an_error_after_MaxRetries_plus_one_attempts()
+    {
+        await using var server = await FakeEmbeddingServer.StartAsync(64);
+        server.AlwaysFault = FakeFault.Slow(TimeSpan.FromSeconds(20));
+        using var generator = Create(Options("openai", server, o => { o.TimeoutSeconds = 1; o.MaxRetries = 1; }));
+
+        var stopwatch = Stopwatch.StartNew();
+        var error = await Assert.ThrowsAsync<EmbeddingProviderException>(() => generator.GenerateAsync(["slow"], cancellationToken: Token));
+
+        Assert.Equal(2, server.Attempts);
+        Assert.InRange(stopwatch.Elapsed, TimeSpan.FromMilliseconds(1900), TimeSpan.FromSeconds(8));
+        Assert.Null(error.StatusCode);
+        Assert.True(error.IsTransient);
+        Assert.Contains("1 s attempt timeout", error.Message);
+        Assert.Contains("2 attempts", error.Message);
+        Assert.Contains("/v1/embeddings", error.Message);
+    }
+
+    [Fact]
+    public async Task The_callers_cancellation_is_not_turned_into_a_provider_error()
+    {
+        await using var server = await FakeEmbeddingServer.StartAsync(64);
+        server.AlwaysFault = FakeFault.Slow(TimeSpan.FromSeconds(20));
+        using var generator = Create(Options("ollama", server));
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(Token);
+        cancel.CancelAfter(TimeSpan.FromMilliseconds(200));
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => generator.GenerateAsync(["slow"], cancellationToken: cancel.Token));
+
+        Assert.Equal(1, server.Attempts);
+    }
+}

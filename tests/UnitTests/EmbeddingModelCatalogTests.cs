@@ -1,0 +1,91 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging.Abstractions;
+using VectorPipeline.Embeddings.Models;
+
+namespace VectorPipeline.UnitTests;
+
+public class EmbeddingModelCatalogTests
+{
+    private static EmbeddingModelCatalog Catalog(Dictionary<string, string?> settings) =>
+        EmbeddingModelCatalog.FromConfiguration(new ConfigurationBuilder().AddInMemoryCollection(settings).Build(), NullLoggerFactory.Instance);
+
+    [Fact]
+    public void Nothing_configured_gives_the_offline_model_at_384_dimensions()
+    {
+        var model = Assert.Single(Catalog([]).Models);
+
+        Assert.Equal(("offline", "hashing-ngram-v1@384", "Embedding"), (model.Provider, model.Key, model.ConfigurationKey));
+    }
+
+    [Fact]
+    public void An_aspire_connection_string_selects_ollama_and_names_the_model()
+    {
+        var model = Catalog(new()
+        {
+            ["ConnectionStrings:embeddings"] = "Endpoint=http://localhost:11434;Model=nomic-embed-text",
+            ["Embedding:Dimensions"] = "768",
+        }).Primary;
+
+        Assert.Equal(("ollama", "nomic-embed-text@768", "http://localhost:11434"), (model.Provider, model.Key, model.Options.Endpoint));
+        Assert.Equal(("search_query: ", "search_document: "), (model.QueryPrefix, model.DocumentPrefix));
+    }
+
+    [Fact]
+    public void A_server_model_without_dimensions_is_refused_naming_the_key()
+    {
+        var error = Assert.Throws<InvalidOperationException>(() => Catalog(new()
+        {
+            ["Embedding:Provider"] = "openai",
+            ["Embedding:Endpoint"] = "https://api.example.test",
+            ["Embedding:Model"] = "text-embedding-3-small",
+        }));
+
+        Assert.Contains("Embedding:Dimensions", error.Message);
+    }
+
+    [Theory]
+    [InlineData("Embedding:Provider", "cohere", "cohere")]
+    [InlineData("Embedding:Dimensions", "4096", "2000")]
+    [InlineData("Embedding:Model", "other", "hashing-ngram-v1")]
+    public void Invalid_settings_are_refused_with_the_reason(string key, string value, string expected)
+    {
+        var error = Assert.Throws<InvalidOperationException>(() => Catalog(new() { [key] = value }));
+
+        Assert.Contains(expected, error.Message);
+    }
+
+    [Fact]
+    public void Further_models_come_from_their_own_sections_and_connection_strings()
+    {
+        var catalog = Catalog(new()
+        {
+            ["Embedding:Models:embeddings-next:Dimensions"] = "1024",
+            ["ConnectionStrings:embeddings-next"] = "Endpoint=http://ollama:11434;Model=mxbai-embed-large",
+            ["Embedding:Models:small:Dimensions"] = "256",
+            ["Embedding:Models:small:DocumentPrefix"] = "doc: ",
+        });
+
+        Assert.Equal(["hashing-ngram-v1@384", "mxbai-embed-large@1024", "hashing-ngram-v1@256"], catalog.Models.Select(m => m.Key));
+        Assert.Equal("Embedding:Models:embeddings-next", catalog.Models[1].ConfigurationKey);
+        Assert.StartsWith("Represent this sentence", catalog.Models[1].QueryPrefix, StringComparison.Ordinal);
+        Assert.Equal(("", "doc: "), (catalog.Models[2].QueryPrefix, catalog.Models[2].DocumentPrefix));
+        Assert.Same(catalog.Models[2], catalog.Find(new VectorStore.EmbeddingModel(9, "any", "hashing-ngram-v1", 256)));
+        Assert.Null(catalog.Find(new VectorStore.EmbeddingModel(9, "any", "hashing-ngram-v1", 512)));
+    }
+
+    [Fact]
+    public void The_same_model_configured_twice_is_refused()
+    {
+        var error = Assert.Throws<InvalidOperationException>(() => Catalog(new() { ["Embedding:Models:again:Provider"] = "offline" }));
+
+        Assert.Contains("hashing-ngram-v1@384", error.Message);
+    }
+
+    [Theory]
+    [InlineData("nomic-embed-text:latest", "search_query: ", "search_document: ")]
+    [InlineData("intfloat/multilingual-e5-large", "query: ", "passage: ")]
+    [InlineData("BAAI/bge-small-en-v1.5", "Represent this sentence for searching relevant passages: ", "")]
+    [InlineData("all-MiniLM-L6-v2", "", "")]
+    public void Known_models_get_their_prefixes(string model, string query, string document) =>
+        Assert.Equal((query, document), KnownModelPrefixes.For(model));
+}
