@@ -14,7 +14,8 @@ public static class MessagingExtensions
     /// <summary>
     /// Adds a MassTransit bus on RabbitMQ. <paramref name="configureConsumers"/> registers the
     /// service's consumers (none for a publisher-only service). Endpoints get kebab-case names.
-    /// MassTransit also registers its bus health check (tags <c>ready</c>, <c>masstransit</c>).
+    /// MassTransit also registers its bus health check (tags <c>ready</c>, <c>masstransit</c>). Host start-up
+    /// waits (up to 2 minutes) until the bus is connected and its endpoints are ready.
     /// </summary>
     /// <exception cref="InvalidOperationException">The connection string is missing.</exception>
     /// <exception cref="FormatException">The connection string is not an amqp URI.</exception>
@@ -41,6 +42,14 @@ public static class MessagingExtensions
                 });
                 rabbit.ConfigureEndpoints(context);
             });
+        });
+
+        // Start-up waits until the bus is connected and its receive endpoints (and so their queues and
+        // bindings) exist: a worker counts as started only when it can consume.
+        builder.Services.AddOptions<MassTransitHostOptions>().Configure(options =>
+        {
+            options.WaitUntilStarted = true;
+            options.StartTimeout = TimeSpan.FromMinutes(2);
         });
         return builder;
     }

@@ -387,12 +387,16 @@ public sealed class EmbeddingModelStore(NpgsqlDataSource dataSource, ILogger<Emb
     // The unique index on "active" is checked row by row, so the old model is switched off first.
     private static async Task SwitchActiveAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, int id, CancellationToken cancellationToken)
     {
-        await using var command = new NpgsqlCommand("""
-            UPDATE embedding_models SET active = false WHERE active AND id <> $1;
-            UPDATE embedding_models SET active = true, enabled = true WHERE id = $1;
-            """, connection, transaction);
-        command.Parameters.AddWithValue(id);
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        foreach (var sql in new[]
+        {
+            "UPDATE embedding_models SET active = false WHERE active AND id <> $1",
+            "UPDATE embedding_models SET active = true, enabled = true WHERE id = $1",
+        })
+        {
+            await using var command = new NpgsqlCommand(sql, connection, transaction);
+            command.Parameters.AddWithValue(id);
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
     }
 
     private static async Task LockRegistrationAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
