@@ -63,7 +63,9 @@ public sealed record MissingChunk(long ChunkId, string DocumentId);
 /// <summary>The model cannot be activated yet: some chunks have no embedding of it.</summary>
 /// <param name="state">The model's state when the check failed.</param>
 public sealed class ModelNotReadyException(EmbeddingModelState state)
-    : InvalidOperationException($"Model {state.Model.Key} has embedded {state.Embedded} of {state.TotalChunks} chunks; backfill it to 100% before activating it.")
+    : InvalidOperationException(state.Enabled
+        ? $"Model {state.Model.Key} has embedded {state.Embedded} of {state.TotalChunks} chunks; backfill it to 100% before activating it."
+        : $"Model {state.Model.Key} is not enabled; backfill it (POST /models/{{model}}/backfill) before activating it.")
 {
     /// <summary>The model's state when the check failed.</summary>
     public EmbeddingModelState State { get; } = state;
@@ -79,7 +81,7 @@ public sealed class EmbeddingModelStore(NpgsqlDataSource dataSource, ILogger<Emb
     public const int MaxIndexedDimensions = 2000;
 
     private const long RegistrationLockKey = 0x5650_4D4F_4445_4C53; // "VPMODELS"
-    private const long IndexLockKey = 0x5650_4D49_4E44_4558; // "VPMINDEX"
+    private const int IndexLockClass = 0x5650_4D49; // "VPMI"; the second key is the model id
 
     private const string StateColumns = """
         m.id, m.provider, m.name, m.dimensions, m.enabled, m.active, m.activate_when_complete,
@@ -304,7 +306,9 @@ public sealed class EmbeddingModelStore(NpgsqlDataSource dataSource, ILogger<Emb
     /// next query on). The previously active model stays enabled, so switching back is one call too.
     /// </summary>
     /// <returns>False when there is no such model.</returns>
-    /// <exception cref="ModelNotReadyException">Some chunks have no embedding of the model yet.</exception>
+    /// <exception cref="ModelNotReadyException">
+    /// Some chunks have no embedding of the model yet, or it is not enabled (never backfilled, or being dropped).
+    /// </exception>
     public async Task<bool> ActivateAsync(int id, CancellationToken cancellationToken = default)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
@@ -316,7 +320,7 @@ public sealed class EmbeddingModelStore(NpgsqlDataSource dataSource, ILogger<Emb
             return false;
         }
 
-        if (state.Embedded < state.TotalChunks)
+        if (!state.Enabled || state.Embedded < state.TotalChunks)
         {
             throw new ModelNotReadyException(state);
         }
@@ -374,7 +378,8 @@ public sealed class EmbeddingModelStore(NpgsqlDataSource dataSource, ILogger<Emb
             while (deleted > 0);
         }
 
-        await using (var delete = dataSource.CreateCommand("DELETE FROM embedding_models WHERE id = $1"))
+        // Rows a worker wrote meanwhile go by cascade; the guard keeps a model activated meanwhile.
+        await using (var delete = dataSource.CreateCommand("DELETE FROM embedding_models WHERE id = $1 AND NOT active"))
         {
             delete.Parameters.AddWithValue(id);
             await delete.ExecuteNonQueryAsync(cancellationToken);
@@ -407,7 +412,7 @@ public sealed class EmbeddingModelStore(NpgsqlDataSource dataSource, ILogger<Emb
 
     // CREATE INDEX CONCURRENTLY cannot run in a transaction and waits for every older transaction, so it
     // must not wait behind an advisory lock that other sessions queue for inside transactions: a
-    // session-level try-lock elects one builder and everyone else goes on. A build that died half-way
+    // session-level try-lock per model elects one builder and everyone else goes on. A build that died half-way
     // leaves an invalid index, which the next builder drops and rebuilds.
     private async Task EnsureIndexAsync(EmbeddingModel model, CancellationToken cancellationToken)
     {
@@ -417,7 +422,7 @@ public sealed class EmbeddingModelStore(NpgsqlDataSource dataSource, ILogger<Emb
             return;
         }
 
-        await using (var tryLock = new NpgsqlCommand($"SELECT pg_try_advisory_lock({IndexLockKey})", connection))
+        await using (var tryLock = new NpgsqlCommand($"SELECT pg_try_advisory_lock({IndexLockClass}, {model.Id})", connection))
         {
             if (!(bool)(await tryLock.ExecuteScalarAsync(cancellationToken))!)
             {
@@ -450,7 +455,7 @@ public sealed class EmbeddingModelStore(NpgsqlDataSource dataSource, ILogger<Emb
         }
         finally
         {
-            await using var unlock = new NpgsqlCommand($"SELECT pg_advisory_unlock({IndexLockKey})", connection);
+            await using var unlock = new NpgsqlCommand($"SELECT pg_advisory_unlock({IndexLockClass}, {model.Id})", connection);
             await unlock.ExecuteNonQueryAsync(CancellationToken.None);
         }
     }

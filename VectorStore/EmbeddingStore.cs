@@ -69,8 +69,10 @@ public sealed class EmbeddingStore(NpgsqlDataSource dataSource)
     /// Writes embeddings set-based: binary COPY into a transaction-scoped staging table (vectors in
     /// pgvector's binary format, <see cref="VectorCodec"/>), then one
     /// <c>INSERT ... SELECT ... ON CONFLICT (chunk_id, model_id) DO NOTHING</c> joined to <c>chunks</c>.
-    /// A redelivered message therefore never creates a second row, and a vector for a chunk deleted in
-    /// the meantime is dropped rather than failing the batch.
+    /// A redelivered message therefore never creates a second row, and a vector for a chunk deleted before
+    /// the insert is dropped rather than failing the batch (a delete committing during the insert fails it
+    /// with a foreign-key error, and the retry skips the chunk). Rows go in chunk order, so two workers
+    /// writing overlapping chunks take their locks in the same order.
     /// </summary>
     /// <returns>Rows actually inserted.</returns>
     /// <exception cref="ArgumentException">A vector's length differs from the model's dimensions.</exception>
@@ -121,6 +123,7 @@ public sealed class EmbeddingStore(NpgsqlDataSource dataSource)
             INSERT INTO embeddings (chunk_id, model_id, content_hash, dimensions, embedding)
             SELECT s.chunk_id, $1, s.content_hash, $2, s.embedding
               FROM embeddings_staging s JOIN chunks c ON c.id = s.chunk_id
+             ORDER BY s.chunk_id
             ON CONFLICT (chunk_id, model_id) DO NOTHING
             """, connection, transaction))
         {

@@ -1,5 +1,6 @@
 using MassTransit;
 using Microsoft.Extensions.Options;
+using VectorPipeline.Messaging.Contracts;
 
 namespace VectorPipeline.EmbedWorker.Consumers;
 
@@ -9,9 +10,6 @@ namespace VectorPipeline.EmbedWorker.Consumers;
 /// </summary>
 public sealed class EmbedChunkBatchConsumerDefinition : ConsumerDefinition<EmbedChunkBatchConsumer>
 {
-    /// <summary>The RabbitMQ queue every worker replica consumes from (competing consumers).</summary>
-    public const string QueueName = "embed-chunk";
-
     private readonly EmbedBatchOptions _options;
 
     /// <summary>Creates the definition from validated options.</summary>
@@ -19,7 +17,7 @@ public sealed class EmbedChunkBatchConsumerDefinition : ConsumerDefinition<Embed
     {
         _options = options.Value;
         _options.Validate();
-        EndpointName = QueueName;
+        EndpointName = EmbedChunk.QueueName;
     }
 
     /// <inheritdoc />

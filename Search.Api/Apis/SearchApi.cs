@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
+using VectorPipeline.Embeddings;
 using VectorPipeline.Embeddings.Models;
 using VectorPipeline.VectorStore;
 
@@ -88,7 +89,20 @@ public static class SearchApi
                 statusCode: StatusCodes.Status503ServiceUnavailable);
         }
 
-        var vector = await embedder.EmbedQueryAsync(request.Query!, cancellationToken);
+        ReadOnlyMemory<float> vector;
+        try
+        {
+            vector = await embedder.EmbedQueryAsync(request.Query!, cancellationToken);
+        }
+        catch (EmbeddingProviderException ex)
+        {
+            // The model server, not this service, failed: 503 when it is down or overloaded (retry later), else 502.
+            return TypedResults.Problem(
+                title: "Embedding model unavailable",
+                detail: $"The query could not be embedded with {model.Key}: {ex.Message}",
+                statusCode: ex.IsTransient || ex.IsCircuitOpen ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status502BadGateway);
+        }
+
         var hits = await search.SearchAsync(model, vector, topK, request.MinScore, settings.EfSearch, cancellationToken);
         var results = hits.Select(h => new SearchResult(h.ChunkId, h.DocumentId, h.Title, h.Text, h.Score, ParseMetadata(h.MetadataJson))).ToList();
         return TypedResults.Ok(new SearchResponse(results, model.Key));

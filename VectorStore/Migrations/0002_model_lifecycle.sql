@@ -16,16 +16,23 @@ ALTER TABLE embedding_models
     ADD COLUMN backfill_completed_at  timestamptz,
     ADD CONSTRAINT embedding_models_active_is_enabled CHECK (NOT active OR enabled);
 CREATE UNIQUE INDEX embedding_models_one_active ON embedding_models ((true)) WHERE active;
+-- No model is active after this migration: each service makes its primary model active at start when
+-- none is (EmbeddingModelStore.ActivateIfNoneActiveAsync).
 
--- A database from the walking pipeline had exactly the model the services were configured with.
-UPDATE embedding_models SET enabled = true, active = true WHERE id = (SELECT max(id) FROM embedding_models);
-
--- Every embedding row records its dimensions next to the model and the chunk's content hash.
-ALTER TABLE embeddings ADD COLUMN dimensions integer;
-UPDATE embeddings SET dimensions = vector_dims(embedding);
+-- Every embedding row records its dimensions next to the model and the chunk's content hash. The
+-- column is nullable and existing rows are left as they are (their model row has the dimensions), so
+-- the migration rewrites nothing and workers of the previous version, which do not write it, keep working
+-- during a rolling upgrade; the check holds for every row that has it.
 ALTER TABLE embeddings
-    ALTER COLUMN dimensions SET NOT NULL,
-    ADD CONSTRAINT embeddings_dimensions_match CHECK (vector_dims(embedding) = dimensions);
+    ADD COLUMN dimensions integer,
+    ADD CONSTRAINT embeddings_dimensions_match CHECK (dimensions IS NULL OR vector_dims(embedding) = dimensions);
+
+-- Dropping a model removes its embeddings and errors with it, including rows a worker wrote while the
+-- drop was deleting in batches.
+ALTER TABLE embeddings DROP CONSTRAINT embeddings_model_id_fkey,
+    ADD CONSTRAINT embeddings_model_id_fkey FOREIGN KEY (model_id) REFERENCES embedding_models (id) ON DELETE CASCADE;
+ALTER TABLE embedding_errors DROP CONSTRAINT embedding_errors_model_id_fkey,
+    ADD CONSTRAINT embedding_errors_model_id_fkey FOREIGN KEY (model_id) REFERENCES embedding_models (id) ON DELETE CASCADE;
 
 -- Reuse of a vector by content hash (identical chunk texts are embedded once per model), and counts
 -- per model for backfill progress.

@@ -27,6 +27,8 @@ public class ModelLifecycleTests(ServersFixture servers)
         var embeddings = new EmbeddingStore(dataSource);
         await WriteAsync(embeddings, small, stored.Chunks, texts);
 
+        var neverBackfilled = await Assert.ThrowsAsync<ModelNotReadyException>(() => models.ActivateAsync(large.Id, Token));
+        Assert.Contains("not enabled", neverBackfilled.Message);
         Assert.True(await models.RequestBackfillAsync(large.Id, activateWhenComplete: true, Token));
         var missing = new List<MissingChunk>();
         for (long after = 0; ;)

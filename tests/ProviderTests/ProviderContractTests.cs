@@ -133,7 +133,8 @@ public sealed class ProviderContractTests
     [InlineData("http://HOST/")]
     [InlineData("http://HOST/v1")]
     [InlineData("http://HOST/v1/")]
-    public async Task Openai_endpoint_may_end_in_v1(string endpoint)
+    [InlineData("http://HOST/v1/embeddings")]
+    public async Task Openai_endpoint_may_end_in_v1_or_name_the_embeddings_resource(string endpoint)
     {
         await using var server = await FakeEmbeddingServer.StartAsync(32);
         using var generator = Create(Options("openai", server, o => o.Endpoint = endpoint.Replace("HOST/", server.BaseAddress.Authority + "/")));

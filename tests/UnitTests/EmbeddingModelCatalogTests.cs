@@ -85,6 +85,7 @@ public class EmbeddingModelCatalogTests
     [InlineData("nomic-embed-text:latest", "search_query: ", "search_document: ")]
     [InlineData("intfloat/multilingual-e5-large", "query: ", "passage: ")]
     [InlineData("BAAI/bge-small-en-v1.5", "Represent this sentence for searching relevant passages: ", "")]
+    [InlineData("snowflake-arctic-embed2:568m", "query: ", "")]
     [InlineData("all-MiniLM-L6-v2", "", "")]
     public void Known_models_get_their_prefixes(string model, string query, string document) =>
         Assert.Equal((query, document), KnownModelPrefixes.For(model));

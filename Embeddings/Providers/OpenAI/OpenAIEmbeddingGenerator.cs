@@ -33,7 +33,7 @@ public sealed class OpenAIEmbeddingGenerator : IEmbeddingGenerator<string, Embed
     /// <summary>Creates the generator.</summary>
     /// <param name="httpClient">Client to send with (normally with <see cref="EmbeddingResilienceHandler"/> in its handler chain).</param>
     /// <param name="options">Reads <see cref="EmbeddingModelOptions.Endpoint"/> (absolute http(s) URL, the part before
-    /// <c>/v1/embeddings</c>; a trailing <c>/v1</c> is accepted), <see cref="EmbeddingModelOptions.Model"/>,
+    /// <c>/v1/embeddings</c>; a trailing <c>/v1</c> is accepted, and a URL ending in <c>/embeddings</c> is used as it is), <see cref="EmbeddingModelOptions.Model"/>,
     /// <see cref="EmbeddingModelOptions.Dimensions"/>, <see cref="EmbeddingModelOptions.SendDimensions"/> and
     /// <see cref="EmbeddingModelOptions.ApiKey"/>.</param>
     /// <param name="disposeHttpClient">Dispose <paramref name="httpClient"/> with this generator.</param>
@@ -53,7 +53,10 @@ public sealed class OpenAIEmbeddingGenerator : IEmbeddingGenerator<string, Embed
         _httpClient = httpClient;
         _disposeHttpClient = disposeHttpClient;
         _http = new ProviderHttp(httpClient, ProviderName, Model, options.ApiKey);
-        _embeddingsUri = new Uri(Endpoint, EmbeddingsPath);
+        // An endpoint that already names the embeddings resource (GitHub Models: https://models.github.ai/inference/embeddings) is used as given.
+        _embeddingsUri = ProviderHttp.BaseAddress(options.Endpoint, nameof(options)).AbsolutePath.EndsWith("/embeddings/", StringComparison.OrdinalIgnoreCase)
+            ? new Uri(options.Endpoint!.Trim().TrimEnd('/'))
+            : new Uri(Endpoint, EmbeddingsPath);
         _sendDimensions = options.SendDimensions ? options.Dimensions : null;
         _metadata = new EmbeddingGeneratorMetadata(ProviderName, Endpoint, Model, options.Dimensions);
     }
