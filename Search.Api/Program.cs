@@ -1,6 +1,8 @@
+using Microsoft.Extensions.Options;
 using VectorPipeline.Embeddings;
 using VectorPipeline.Search.Apis;
 using VectorPipeline.Search.Extensions;
+using VectorPipeline.VectorStore.Search;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
@@ -8,6 +10,8 @@ builder.AddApplicationServices();
 
 var app = builder.Build();
 await app.Services.PrepareVectorStoreAsync();
+await app.Services.GetRequiredService<ChunkSearch>().EnsureTextSearchIndexAsync(
+    app.Services.GetRequiredService<IOptions<SearchOptions>>().Value.TextSearchConfiguration);
 
 app.UseExceptionHandler();
 app.UseStatusCodePages();

@@ -5,6 +5,8 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 
+using VectorPipeline.VectorStore.Search;
+
 namespace VectorPipeline.VectorStore;
 
 /// <summary>

@@ -4,24 +4,33 @@ using Microsoft.Extensions.Options;
 using VectorPipeline.Embeddings;
 using VectorPipeline.Embeddings.Models;
 using VectorPipeline.VectorStore;
+using VectorPipeline.VectorStore.Search;
 
 namespace VectorPipeline.Search.Apis;
 
-/// <summary>The <c>/search</c> endpoint of Search.Api.</summary>
+/// <summary>The <c>/search</c> endpoints of Search.Api.</summary>
 public static class SearchApi
 {
-    /// <summary>Maps <c>POST /search</c>.</summary>
+    /// <summary>The search modes.</summary>
+    public static readonly IReadOnlyList<string> Modes = ["vector", "keyword", "hybrid"];
+
+    /// <summary>Maps <c>POST /search</c> and <c>GET /search?q=...</c>.</summary>
     public static IEndpointRouteBuilder MapSearchApi(this IEndpointRouteBuilder app)
     {
         app.MapPost("/search", Search).WithName("Search").WithTags("Search")
-            .WithSummary("Top-k chunks nearest to the query by cosine distance, through the active model's HNSW index.");
+            .WithSummary("Top-k chunks for a query: vector (HNSW, cosine), keyword (full-text) or hybrid (reciprocal rank fusion), with filters.");
+        app.MapGet("/search", (string? q, int? topK, string? mode, string? model, double? minScore, EmbeddingModelCatalog catalog, EmbeddingModelStore models,
+                ChunkSearch search, IOptions<SearchOptions> options, CancellationToken cancellationToken) =>
+                Search(new SearchRequest(q, topK, minScore, mode, model), catalog, models, search, options, cancellationToken))
+            .WithName("SearchByUrl").WithTags("Search")
+            .WithSummary("The same search from a URL: /search?q=...&topK=...&mode=...&model=...&minScore=...");
         return app;
     }
 
     /// <summary>
-    /// Handles <c>POST /search</c>: embeds the query with the model it searches (the one named by
-    /// <c>model</c>, else the active model) and answers from that model's HNSW index only, so models are
-    /// never mixed in one search.
+    /// Handles <c>POST /search</c>. Vector and hybrid modes embed the query with the model they search (the one
+    /// named by <c>model</c>, else the active model) and answer from that model's HNSW index only, so models are
+    /// never mixed in one search. Hybrid fuses the vector and keyword top candidates by reciprocal rank fusion.
     /// </summary>
     public static async Task<Results<Ok<SearchResponse>, ValidationProblem, ProblemHttpResult>> Search(
         SearchRequest request,
@@ -32,35 +41,19 @@ public static class SearchApi
         CancellationToken cancellationToken)
     {
         var settings = options.Value;
-        var errors = new Dictionary<string, string[]>();
-        if (string.IsNullOrWhiteSpace(request.Query))
-        {
-            errors["query"] = ["Query is required and must not be blank."];
-        }
-        else if (request.Query.Length > settings.MaxQueryChars)
-        {
-            errors["query"] = [$"Query must be at most {settings.MaxQueryChars} characters long."];
-        }
-
-        var topK = request.TopK ?? 10;
-        if (topK < 1 || topK > settings.MaxTopK)
-        {
-            errors["topK"] = [$"TopK must be between 1 and {settings.MaxTopK}."];
-        }
-
-        if (request.MinScore is < -1 or > 1 || (request.MinScore is { } min && !double.IsFinite(min)))
-        {
-            errors["minScore"] = ["MinScore is a cosine similarity, between -1 and 1."];
-        }
-
-        if (request.Mode is not null && !string.Equals(request.Mode, "vector", StringComparison.OrdinalIgnoreCase))
-        {
-            errors["mode"] = [$"Mode '{request.Mode}' is not supported; this build answers 'vector'."];
-        }
-
+        var errors = Validate(request, settings);
+        var filter = SearchFilterParser.Parse(request.Filter, errors);
         if (errors.Count > 0)
         {
             return TypedResults.ValidationProblem(errors);
+        }
+
+        var mode = (request.Mode ?? "vector").ToLowerInvariant();
+        var topK = request.TopK ?? 10;
+        if (mode == "keyword")
+        {
+            var keywordHits = await search.KeywordSearchAsync(settings.TextSearchConfiguration, request.Query!, topK, request.MinScore, filter, cancellationToken);
+            return TypedResults.Ok(new SearchResponse(ToResults(keywordHits), null, mode));
         }
 
         EmbeddingModel? model;
@@ -103,10 +96,74 @@ public static class SearchApi
                 statusCode: ex.IsTransient || ex.IsCircuitOpen ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status502BadGateway);
         }
 
-        var hits = await search.SearchAsync(model, vector, topK, request.MinScore, settings.EfSearch, cancellationToken);
-        var results = hits.Select(h => new SearchResult(h.ChunkId, h.DocumentId, h.Title, h.Text, h.Score, ParseMetadata(h.MetadataJson))).ToList();
-        return TypedResults.Ok(new SearchResponse(results, model.Key));
+        var efSearch = request.EfSearch ?? settings.EfSearch;
+        if (mode == "vector")
+        {
+            var hits = await search.SearchAsync(model, vector, topK, request.MinScore, efSearch, filter, cancellationToken);
+            return TypedResults.Ok(new SearchResponse(ToResults(hits), model.Key, mode));
+        }
+
+        var candidates = Math.Max(topK, settings.HybridCandidates);
+        var vectorHits = await search.SearchAsync(model, vector, candidates, null, efSearch, filter, cancellationToken);
+        var textHits = await search.KeywordSearchAsync(settings.TextSearchConfiguration, request.Query!, candidates, null, filter, cancellationToken);
+        var fused = HybridFusion.Fuse(vectorHits, textHits, request.RrfK ?? HybridFusion.DefaultK,
+            request.Weights?.Vector ?? 1, request.Weights?.Keyword ?? 1, topK);
+        if (request.MinScore is { } minScore)
+        {
+            fused = fused.Where(h => h.Score >= minScore).ToList();
+        }
+
+        return TypedResults.Ok(new SearchResponse(ToResults(fused), model.Key, mode));
     }
+
+    private static Dictionary<string, string[]> Validate(SearchRequest request, SearchOptions settings)
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (string.IsNullOrWhiteSpace(request.Query))
+        {
+            errors["query"] = ["Query is required and must not be blank."];
+        }
+        else if (request.Query.Length > settings.MaxQueryChars)
+        {
+            errors["query"] = [$"Query must be at most {settings.MaxQueryChars} characters long."];
+        }
+
+        if (request.TopK is { } topK && (topK < 1 || topK > settings.MaxTopK))
+        {
+            errors["topK"] = [$"TopK must be between 1 and {settings.MaxTopK}."];
+        }
+
+        var mode = request.Mode?.ToLowerInvariant();
+        if (mode is not null && !Modes.Contains(mode))
+        {
+            errors["mode"] = [$"Mode '{request.Mode}' is unknown; use one of: {string.Join(", ", Modes)}."];
+        }
+
+        if (request.MinScore is { } min && (!double.IsFinite(min) || (mode is null or "vector" && min is < -1 or > 1)))
+        {
+            errors["minScore"] = ["MinScore must be a finite number; in vector mode it is a cosine similarity, between -1 and 1."];
+        }
+
+        if (request.EfSearch is < 1 or > 1000)
+        {
+            errors["efSearch"] = ["EfSearch must be between 1 and 1000."];
+        }
+
+        if (request.RrfK is < 1 or > 1000)
+        {
+            errors["rrfK"] = ["RrfK must be between 1 and 1000."];
+        }
+
+        if (request.Weights is { } weights && (weights.Vector is < 0 or > 100 || weights.Keyword is < 0 or > 100 || (weights.Vector == 0 && weights.Keyword == 0)))
+        {
+            errors["weights"] = ["Weights must be between 0 and 100 and not both 0."];
+        }
+
+        return errors;
+    }
+
+    private static List<SearchResult> ToResults(IReadOnlyList<ChunkHit> hits) =>
+        hits.Select(h => new SearchResult(h.ChunkId, h.DocumentId, h.Title, h.Text, h.Score, ParseMetadata(h.MetadataJson))).ToList();
 
     private static JsonElement ParseMetadata(string json)
     {

@@ -3,27 +3,38 @@ using System.Text.Json;
 namespace VectorPipeline.Search.Apis;
 
 /// <summary>Body of <c>POST /search</c>.</summary>
-/// <param name="Query">The text to search for (required, not blank).</param>
+/// <param name="Query">The text to search for (required, not blank, at most <c>Search:MaxQueryChars</c>).</param>
 /// <param name="TopK">Number of chunks to return, 1..<c>Search:MaxTopK</c>; 10 by default.</param>
-/// <param name="MinScore">Smallest cosine similarity to return, −1..1; none by default.</param>
-/// <param name="Mode"><c>vector</c> (the default and, in this build, the only mode).</param>
+/// <param name="MinScore">Smallest score to return, compared with the mode's score (vector: cosine similarity −1..1; keyword: <c>ts_rank_cd</c> ≥ 0; hybrid: fused score); none by default.</param>
+/// <param name="Mode"><c>vector</c> (default), <c>keyword</c> or <c>hybrid</c>.</param>
 /// <param name="Model">
 /// The embedding model to search: its key <c>{name}@{dimensions}</c> (as <c>GET /models</c> and this response
 /// name it), its id, or its name when unambiguous. Absent: the active model. The query is embedded with the
 /// same model, so one search never mixes models.
 /// </param>
-public sealed record SearchRequest(string? Query, int? TopK, double? MinScore, string? Mode, string? Model = null);
+/// <param name="Filter">Documents to search: <c>documentIds</c>, <c>source</c>, <c>metadata</c> conditions (see README, "Search").</param>
+/// <param name="EfSearch">HNSW <c>ef_search</c> for this request, 1..1000; <c>Search:EfSearch</c> by default.</param>
+/// <param name="RrfK">Hybrid: the reciprocal rank fusion constant k, 1..1000; 60 by default.</param>
+/// <param name="Weights">Hybrid: weight of each list in the fusion; 1 and 1 by default.</param>
+public sealed record SearchRequest(string? Query, int? TopK, double? MinScore, string? Mode, string? Model = null,
+    JsonElement? Filter = null, int? EfSearch = null, int? RrfK = null, HybridWeights? Weights = null);
+
+/// <summary>Weights of the two ranked lists in hybrid search, each 0..100, not both 0.</summary>
+/// <param name="Vector">Weight of the vector list; 1 by default.</param>
+/// <param name="Keyword">Weight of the keyword list; 1 by default.</param>
+public sealed record HybridWeights(double? Vector, double? Keyword);
 
 /// <summary>One result of <c>POST /search</c>.</summary>
 /// <param name="ChunkId">Chunk key.</param>
 /// <param name="DocumentId">The document's client key.</param>
 /// <param name="Title">Document title, if any.</param>
 /// <param name="Text">Chunk text.</param>
-/// <param name="Score">Cosine similarity to the query (1 − cosine distance), higher is closer.</param>
+/// <param name="Score">Higher is closer. Vector: cosine similarity (1 − cosine distance); keyword: <c>ts_rank_cd</c>; hybrid: Σ weight / (k + rank).</param>
 /// <param name="Metadata">The document's metadata object.</param>
 public sealed record SearchResult(long ChunkId, string DocumentId, string? Title, string Text, double Score, JsonElement Metadata);
 
 /// <summary>Answer of <c>POST /search</c>: results best first.</summary>
 /// <param name="Results">At most topK results, by descending score.</param>
-/// <param name="Model">The embedding model searched, <c>{name}@{dimensions}</c>.</param>
-public sealed record SearchResponse(IReadOnlyList<SearchResult> Results, string Model);
+/// <param name="Model">The embedding model searched, <c>{name}@{dimensions}</c>; absent in keyword mode.</param>
+/// <param name="Mode">The mode that answered.</param>
+public sealed record SearchResponse(IReadOnlyList<SearchResult> Results, string? Model, string Mode);

@@ -13,8 +13,8 @@ public static class Extensions
         builder.AddVectorStore();
         builder.AddEmbeddings(probeModelServers: true);
         builder.Services.AddOptions<SearchOptions>().BindConfiguration(SearchOptions.SectionName)
-            .Validate(o => o.EfSearch is >= 1 and <= 1000 && o.MaxTopK is >= 1 and <= 1000 && o.MaxQueryChars >= 1,
-                "Search:EfSearch and Search:MaxTopK must be between 1 and 1000, Search:MaxQueryChars at least 1.")
+            .Validate(o => o.EfSearch is >= 1 and <= 1000 && o.MaxTopK is >= 1 and <= 1000 && o.MaxQueryChars >= 1 && o.HybridCandidates is >= 1 and <= 1000,
+                "Search:EfSearch, Search:MaxTopK and Search:HybridCandidates must be between 1 and 1000, Search:MaxQueryChars at least 1.")
             .ValidateOnStart();
         builder.Services.AddProblemDetails();
         return builder;

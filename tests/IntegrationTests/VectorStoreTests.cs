@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using VectorPipeline.Embeddings.Offline;
 using VectorPipeline.VectorStore;
+using VectorPipeline.VectorStore.Search;
 
 namespace VectorPipeline.IntegrationTests;
 
@@ -131,12 +132,12 @@ public class VectorStoreTests(ServersFixture servers)
             chunks.Select(c => new ChunkEmbedding(c.Id, DocumentStore.ContentHash(texts[c.Ordinal]), embedder.Embed(texts[c.Ordinal]))).ToList(), Token);
         var query = embedder.Embed("Which index does pgvector add to PostgreSQL?");
 
-        var hits = await new ChunkSearch(dataSource).SearchAsync(model, query, 2, null, 40, Token);
+        var hits = await new ChunkSearch(dataSource).SearchAsync(model, query, 2, null, 40, null, Token);
 
         Assert.Equal(2, hits.Count);
         Assert.Equal(texts[1], hits[0].Text);
         Assert.Equal(Embeddings.VectorMath.CosineSimilarity(query, embedder.Embed(texts[1])), hits[0].Score, 5);
         Assert.Equal("""{"lang": "en"}""", hits[0].MetadataJson);
-        Assert.Empty(await new ChunkSearch(dataSource).SearchAsync(model, query, 2, 0.99, 40, Token));
+        Assert.Empty(await new ChunkSearch(dataSource).SearchAsync(model, query, 2, 0.99, 40, null, Token));
     }
 }

@@ -1,0 +1,186 @@
+using System.Globalization;
+using System.Text;
+using System.Text.RegularExpressions;
+using Npgsql;
+
+namespace VectorPipeline.VectorStore.Search;
+
+/// <summary>One search hit.</summary>
+/// <param name="ChunkId">Chunk key.</param>
+/// <param name="DocumentId">The document's client key.</param>
+/// <param name="Title">Document title, if any.</param>
+/// <param name="Text">Chunk text.</param>
+/// <param name="Score">The mode's score: cosine similarity (vector), <c>ts_rank_cd</c> (keyword) or the fused score (hybrid).</param>
+/// <param name="MetadataJson">The document's metadata (a JSON object).</param>
+public sealed record ChunkHit(long ChunkId, string DocumentId, string? Title, string Text, double Score, string MetadataJson);
+
+/// <summary>Nearest-neighbour and full-text queries over chunks, optionally filtered.</summary>
+public sealed partial class ChunkSearch(NpgsqlDataSource dataSource)
+{
+    /// <summary>
+    /// Top-k chunks by cosine distance (<c>&lt;=&gt;</c>) to <paramref name="query"/> through the model's
+    /// HNSW index, with <c>hnsw.ef_search</c> set for this transaction only (<c>SET LOCAL</c>), so the
+    /// setting never leaks to other requests on the pooled connection. With a filter, pgvector 0.8's
+    /// iterative index scan (<c>hnsw.iterative_scan = relaxed_order</c>, also <c>SET LOCAL</c>) keeps
+    /// scanning until <paramref name="topK"/> matching rows are found (or <c>hnsw.max_scan_tuples</c> is
+    /// reached), and the hits are re-sorted by score. Hits below <paramref name="minScore"/> are dropped.
+    /// </summary>
+    /// <param name="model">The model whose vectors to search.</param>
+    /// <param name="query">Query embedding; length = model dimensions.</param>
+    /// <param name="topK">Number of nearest chunks to return, 1..1000 (ef_search is raised to at least topK).</param>
+    /// <param name="minScore">Smallest cosine similarity kept, or null.</param>
+    /// <param name="efSearch">HNSW candidate list size, 1..1000.</param>
+    /// <param name="filter">Restricts the documents searched, or null.</param>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    /// <exception cref="ArgumentException">Query length differs from the model's dimensions.</exception>
+    public async Task<IReadOnlyList<ChunkHit>> SearchAsync(EmbeddingModel model, ReadOnlyMemory<float> query, int topK, double? minScore, int efSearch,
+        SearchFilter? filter = null, CancellationToken cancellationToken = default)
+    {
+        if (query.Length != model.Dimensions)
+        {
+            throw new ArgumentException($"Query vector has {query.Length} dimensions, model {model.Name} declares {model.Dimensions}.", nameof(query));
+        }
+
+        CheckTopK(topK);
+        var ef = Math.Clamp(Math.Max(efSearch, topK), 1, 1000);
+        var filtered = filter is { IsEmpty: false };
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using (var set = new NpgsqlCommand(
+            $"SET LOCAL hnsw.ef_search = {ef.ToString(CultureInfo.InvariantCulture)}" + (filtered ? "; SET LOCAL hnsw.iterative_scan = relaxed_order" : ""),
+            connection, transaction))
+        {
+            await set.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        // The vector expression and the model id are literals so the planner matches the model's partial
+        // expression index; both come from embedding_models, never from the request.
+        await using var command = new NpgsqlCommand { Connection = connection, Transaction = transaction };
+        command.Parameters.AddWithValue(query.ToArray());
+        command.Parameters.AddWithValue(topK);
+        command.Parameters.AddWithValue(NpgsqlTypes.NpgsqlDbType.Double, (object?)minScore ?? DBNull.Value);
+        var distance = $"e.{model.VectorExpression[1..^1]} <=> $1::real[]::vector({model.Dimensions})";
+        var sql = new StringBuilder($"""
+            SELECT h.chunk_id, c.document_id, d.title, c.text, h.score, d.metadata::text
+              FROM (SELECT e.chunk_id, 1 - ({distance}) AS score
+                      FROM embeddings e
+            """);
+        if (filtered)
+        {
+            sql.Append(" JOIN chunks c ON c.id = e.chunk_id JOIN documents d ON d.id = c.document_id");
+        }
+
+        sql.Append($" WHERE e.model_id = {model.Id}");
+        if (filtered)
+        {
+            sql.Append(" AND ");
+            filter!.AppendSql(sql, command);
+        }
+
+        sql.Append($"""
+                      ORDER BY {distance}
+                     LIMIT $2) h
+              JOIN chunks c ON c.id = h.chunk_id
+              JOIN documents d ON d.id = c.document_id
+             WHERE $3::double precision IS NULL OR h.score >= $3
+             ORDER BY h.score DESC
+            """);
+        command.CommandText = sql.ToString();
+        var hits = await ReadHitsAsync(command, topK, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return hits;
+    }
+
+    /// <summary>
+    /// Top-k chunks by PostgreSQL full-text search: the query's words (stemmed and stop words removed by the
+    /// text-search configuration) combined with OR, matched against <c>to_tsvector(config, text)</c> (GIN
+    /// index from <see cref="EnsureTextSearchIndexAsync"/>) and ranked by <c>ts_rank_cd</c> (cover density;
+    /// higher is better, not bounded by 1). Hits below <paramref name="minScore"/> are dropped.
+    /// </summary>
+    /// <param name="textSearchConfiguration">A configuration in <c>pg_ts_config</c> (for example <c>english</c>), checked by <see cref="EnsureTextSearchIndexAsync"/>.</param>
+    /// <param name="query">The user's text.</param>
+    /// <param name="topK">Number of chunks to return, 1..1000.</param>
+    /// <param name="minScore">Smallest <c>ts_rank_cd</c> kept, or null.</param>
+    /// <param name="filter">Restricts the documents searched, or null.</param>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    /// <exception cref="ArgumentException">The configuration name is not a plain identifier.</exception>
+    public async Task<IReadOnlyList<ChunkHit>> KeywordSearchAsync(string textSearchConfiguration, string query, int topK, double? minScore,
+        SearchFilter? filter = null, CancellationToken cancellationToken = default)
+    {
+        CheckTopK(topK);
+        var config = Identifier(textSearchConfiguration);
+        await using var command = dataSource.CreateCommand();
+        command.Parameters.AddWithValue(query);
+        command.Parameters.AddWithValue(topK);
+        command.Parameters.AddWithValue(NpgsqlTypes.NpgsqlDbType.Double, (object?)minScore ?? DBNull.Value);
+        var vector = $"to_tsvector('{config}'::regconfig, c.text)";
+        var sql = new StringBuilder($"""
+            SELECT c.id, c.document_id, d.title, c.text, ts_rank_cd({vector}, q.query)::double precision AS score, d.metadata::text
+              FROM chunks c JOIN documents d ON d.id = c.document_id,
+                   (SELECT nullif(replace(plainto_tsquery('{config}'::regconfig, $1)::text, '&', '|'), '')::tsquery AS query) q
+             WHERE {vector} @@ q.query AND (
+            """);
+        if (filter is null)
+        {
+            sql.Append("TRUE");
+        }
+        else
+        {
+            filter.AppendSql(sql, command);
+        }
+
+        sql.Append(") AND ($3::double precision IS NULL OR ts_rank_cd(").Append(vector).Append(", q.query) >= $3) ORDER BY score DESC, c.id LIMIT $2");
+        command.CommandText = sql.ToString();
+        return await ReadHitsAsync(command, topK, cancellationToken);
+    }
+
+    /// <summary>
+    /// Makes sure the text-search configuration exists and that chunks have a GIN index on
+    /// <c>to_tsvector(config, text)</c> (<c>chunks_text_search_{config}</c>), building it with
+    /// <c>CREATE INDEX CONCURRENTLY</c> so ingestion goes on meanwhile.
+    /// </summary>
+    /// <exception cref="ArgumentException">The configuration is not in <c>pg_ts_config</c>; the message lists the available ones.</exception>
+    public async Task EnsureTextSearchIndexAsync(string textSearchConfiguration, CancellationToken cancellationToken = default)
+    {
+        var config = Identifier(textSearchConfiguration);
+        await using (var exists = dataSource.CreateCommand("SELECT array_agg(cfgname::text ORDER BY cfgname) FROM pg_ts_config"))
+        {
+            var available = (string[])(await exists.ExecuteScalarAsync(cancellationToken))!;
+            if (!available.Contains(config))
+            {
+                throw new ArgumentException($"Text-search configuration '{config}' does not exist; PostgreSQL has: {string.Join(", ", available)}.", nameof(textSearchConfiguration));
+            }
+        }
+
+        await using var create = dataSource.CreateCommand(
+            $"CREATE INDEX CONCURRENTLY IF NOT EXISTS chunks_text_search_{config} ON chunks USING gin (to_tsvector('{config}'::regconfig, text))");
+        create.CommandTimeout = 0;
+        await create.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static string Identifier(string name) => IdentifierPattern().IsMatch(name)
+        ? name
+        : throw new ArgumentException($"'{name}' is not a valid text-search configuration name (letters, digits, underscore).", nameof(name));
+
+    private static void CheckTopK(int topK)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(topK, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(topK, 1000);
+    }
+
+    private static async Task<List<ChunkHit>> ReadHitsAsync(NpgsqlCommand command, int topK, CancellationToken cancellationToken)
+    {
+        var hits = new List<ChunkHit>(topK);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            hits.Add(new ChunkHit(reader.GetInt64(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2),
+                reader.GetString(3), reader.GetDouble(4), reader.GetString(5)));
+        }
+
+        return hits;
+    }
+
+    [GeneratedRegex("^[a-z_][a-z0-9_]{0,62}$")]
+    private static partial Regex IdentifierPattern();
+}
