@@ -1,173 +1,31 @@
-using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.Options;
-using VectorPipeline.Embeddings;
-using VectorPipeline.Embeddings.Models;
-using VectorPipeline.VectorStore;
-using VectorPipeline.VectorStore.Search;
+using VectorPipeline.Search.Services;
 
 namespace VectorPipeline.Search.Apis;
 
 /// <summary>The <c>/search</c> endpoints of Search.Api.</summary>
 public static class SearchApi
 {
-    /// <summary>The search modes.</summary>
-    public static readonly IReadOnlyList<string> Modes = ["vector", "keyword", "hybrid"];
-
     /// <summary>Maps <c>POST /search</c> and <c>GET /search?q=...</c>.</summary>
     public static IEndpointRouteBuilder MapSearchApi(this IEndpointRouteBuilder app)
     {
         app.MapPost("/search", Search).WithName("Search").WithTags("Search")
             .WithSummary("Top-k chunks for a query: vector (HNSW, cosine), keyword (full-text) or hybrid (reciprocal rank fusion), with filters.");
-        app.MapGet("/search", (string? q, int? topK, string? mode, string? model, double? minScore, EmbeddingModelCatalog catalog, EmbeddingModelStore models,
-                ChunkSearch search, IOptions<SearchOptions> options, CancellationToken cancellationToken) =>
-                Search(new SearchRequest(q, topK, minScore, mode, model), catalog, models, search, options, cancellationToken))
+        app.MapGet("/search", (string? q, int? topK, string? mode, string? model, double? minScore, SearchService search, CancellationToken cancellationToken) =>
+                Search(new SearchRequest(q, topK, minScore, mode, model), search, cancellationToken))
             .WithName("SearchByUrl").WithTags("Search")
             .WithSummary("The same search from a URL: /search?q=...&topK=...&mode=...&model=...&minScore=...");
         return app;
     }
 
-    /// <summary>
-    /// Handles <c>POST /search</c>. Vector and hybrid modes embed the query with the model they search (the one
-    /// named by <c>model</c>, else the active model) and answer from that model's HNSW index only, so models are
-    /// never mixed in one search. Hybrid fuses the vector and keyword top candidates by reciprocal rank fusion.
-    /// </summary>
+    /// <summary>Handles <c>POST /search</c> (see <see cref="SearchService.SearchAsync"/>): 200, 400 naming the field, or 502/503 problem details.</summary>
     public static async Task<Results<Ok<SearchResponse>, ValidationProblem, ProblemHttpResult>> Search(
-        SearchRequest request,
-        EmbeddingModelCatalog catalog,
-        EmbeddingModelStore models,
-        ChunkSearch search,
-        IOptions<SearchOptions> options,
-        CancellationToken cancellationToken)
-    {
-        var settings = options.Value;
-        var errors = Validate(request, settings);
-        var filter = SearchFilterParser.Parse(request.Filter, errors);
-        if (errors.Count > 0)
+        SearchRequest request, SearchService search, CancellationToken cancellationToken) =>
+        await search.SearchAsync(request, cancellationToken) switch
         {
-            return TypedResults.ValidationProblem(errors);
-        }
-
-        var mode = (request.Mode ?? "vector").ToLowerInvariant();
-        var topK = request.TopK ?? 10;
-        if (mode == "keyword")
-        {
-            var keywordHits = await search.KeywordSearchAsync(settings.TextSearchConfiguration, request.Query!, topK, request.MinScore, filter, cancellationToken);
-            return TypedResults.Ok(new SearchResponse(ToResults(keywordHits), null, mode));
-        }
-
-        EmbeddingModel? model;
-        try
-        {
-            model = request.Model is null ? await models.GetActiveAsync(cancellationToken) : await models.FindAsync(request.Model, cancellationToken);
-        }
-        catch (ArgumentException ex)
-        {
-            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["model"] = [ex.Message] });
-        }
-
-        if (model is null)
-        {
-            return request.Model is null
-                ? TypedResults.Problem(title: "No embedding model", detail: "No embedding model is registered yet; start Embed.Worker or Ingest.Api first.", statusCode: StatusCodes.Status503ServiceUnavailable)
-                : TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["model"] = [$"No registered model is named '{request.Model}'; GET /models on Ingest.Api lists them."] });
-        }
-
-        var embedder = catalog.Find(model);
-        if (embedder is null)
-        {
-            return TypedResults.Problem(
-                title: "Model not configured in Search.Api",
-                detail: $"Model {model.Key} is registered but Search.Api has no configuration to embed queries with it; add it under Embedding or Embedding:Models:{{key}}.",
-                statusCode: StatusCodes.Status503ServiceUnavailable);
-        }
-
-        ReadOnlyMemory<float> vector;
-        try
-        {
-            vector = await embedder.EmbedQueryAsync(request.Query!, cancellationToken);
-        }
-        catch (EmbeddingProviderException ex)
-        {
-            // The model server, not this service, failed: 503 when it is down or overloaded (retry later), else 502.
-            return TypedResults.Problem(
-                title: "Embedding model unavailable",
-                detail: $"The query could not be embedded with {model.Key}: {ex.Message}",
-                statusCode: ex.IsTransient || ex.IsCircuitOpen ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status502BadGateway);
-        }
-
-        var efSearch = request.EfSearch ?? settings.EfSearch;
-        if (mode == "vector")
-        {
-            var hits = await search.SearchAsync(model, vector, topK, request.MinScore, efSearch, filter, cancellationToken);
-            return TypedResults.Ok(new SearchResponse(ToResults(hits), model.Key, mode));
-        }
-
-        var candidates = Math.Max(topK, settings.HybridCandidates);
-        var vectorHits = await search.SearchAsync(model, vector, candidates, null, efSearch, filter, cancellationToken);
-        var textHits = await search.KeywordSearchAsync(settings.TextSearchConfiguration, request.Query!, candidates, null, filter, cancellationToken);
-        var fused = HybridFusion.Fuse(vectorHits, textHits, request.RrfK ?? HybridFusion.DefaultK,
-            request.Weights?.Vector ?? 1, request.Weights?.Keyword ?? 1, topK);
-        if (request.MinScore is { } minScore)
-        {
-            fused = fused.Where(h => h.Score >= minScore).ToList();
-        }
-
-        return TypedResults.Ok(new SearchResponse(ToResults(fused), model.Key, mode));
-    }
-
-    private static Dictionary<string, string[]> Validate(SearchRequest request, SearchOptions settings)
-    {
-        var errors = new Dictionary<string, string[]>();
-        if (string.IsNullOrWhiteSpace(request.Query))
-        {
-            errors["query"] = ["Query is required and must not be blank."];
-        }
-        else if (request.Query.Length > settings.MaxQueryChars)
-        {
-            errors["query"] = [$"Query must be at most {settings.MaxQueryChars} characters long."];
-        }
-
-        if (request.TopK is { } topK && (topK < 1 || topK > settings.MaxTopK))
-        {
-            errors["topK"] = [$"TopK must be between 1 and {settings.MaxTopK}."];
-        }
-
-        var mode = request.Mode?.ToLowerInvariant();
-        if (mode is not null && !Modes.Contains(mode))
-        {
-            errors["mode"] = [$"Mode '{request.Mode}' is unknown; use one of: {string.Join(", ", Modes)}."];
-        }
-
-        if (request.MinScore is { } min && (!double.IsFinite(min) || (mode is null or "vector" && min is < -1 or > 1)))
-        {
-            errors["minScore"] = ["MinScore must be a finite number; in vector mode it is a cosine similarity, between -1 and 1."];
-        }
-
-        if (request.EfSearch is < 1 or > 1000)
-        {
-            errors["efSearch"] = ["EfSearch must be between 1 and 1000."];
-        }
-
-        if (request.RrfK is < 1 or > 1000)
-        {
-            errors["rrfK"] = ["RrfK must be between 1 and 1000."];
-        }
-
-        if (request.Weights is { } weights && (weights.Vector is < 0 or > 100 || weights.Keyword is < 0 or > 100 || (weights.Vector == 0 && weights.Keyword == 0)))
-        {
-            errors["weights"] = ["Weights must be between 0 and 100 and not both 0."];
-        }
-
-        return errors;
-    }
-
-    private static List<SearchResult> ToResults(IReadOnlyList<ChunkHit> hits) =>
-        hits.Select(h => new SearchResult(h.ChunkId, h.DocumentId, h.Title, h.Text, h.Score, ParseMetadata(h.MetadataJson))).ToList();
-
-    private static JsonElement ParseMetadata(string json)
-    {
-        using var document = JsonDocument.Parse(json);
-        return document.RootElement.Clone();
-    }
+            SearchOutcome.Found found => TypedResults.Ok(found.Response),
+            SearchOutcome.Invalid invalid => TypedResults.ValidationProblem(invalid.Errors),
+            SearchOutcome.Failed failed => TypedResults.Problem(title: failed.Title, detail: failed.Detail, statusCode: failed.Status),
+            _ => throw new InvalidOperationException("Unknown search outcome."),
+        };
 }

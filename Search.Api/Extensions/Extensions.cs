@@ -1,5 +1,6 @@
 using VectorPipeline.Embeddings;
 using VectorPipeline.Search.Apis;
+using VectorPipeline.Search.Services;
 using VectorPipeline.VectorStore;
 
 namespace VectorPipeline.Search.Extensions;
@@ -16,6 +17,7 @@ public static class Extensions
             .Validate(o => o.EfSearch is >= 1 and <= 1000 && o.MaxTopK is >= 1 and <= 1000 && o.MaxQueryChars >= 1 && o.HybridCandidates is >= 1 and <= 1000,
                 "Search:EfSearch, Search:MaxTopK and Search:HybridCandidates must be between 1 and 1000, Search:MaxQueryChars at least 1.")
             .ValidateOnStart();
+        builder.Services.AddSingleton<SearchService>();
         builder.Services.AddProblemDetails();
         return builder;
     }

@@ -1,0 +1,172 @@
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+using VectorPipeline.Embeddings;
+using VectorPipeline.Embeddings.Models;
+using VectorPipeline.Search.Apis;
+using VectorPipeline.VectorStore;
+using VectorPipeline.VectorStore.Search;
+
+namespace VectorPipeline.Search.Services;
+
+/// <summary>What <see cref="SearchService.SearchAsync"/> answered.</summary>
+public abstract record SearchOutcome
+{
+    /// <summary>The search ran.</summary>
+    /// <param name="Response">Results best first, the model and the mode.</param>
+    public sealed record Found(SearchResponse Response) : SearchOutcome;
+
+    /// <summary>The request is invalid.</summary>
+    /// <param name="Errors">One or more messages per request field (JSON path, for example <c>filter.metadata.gte</c>).</param>
+    public sealed record Invalid(Dictionary<string, string[]> Errors) : SearchOutcome;
+
+    /// <summary>The search could not run (no model, model server down).</summary>
+    /// <param name="Status">HTTP status to answer: 502 or 503.</param>
+    /// <param name="Title">Problem title.</param>
+    /// <param name="Detail">What went wrong and what to do.</param>
+    public sealed record Failed(int Status, string Title, string Detail) : SearchOutcome;
+}
+
+/// <summary>
+/// Runs one search request end to end: validation, model choice, query embedding, vector / keyword /
+/// hybrid retrieval with filters. Shared by every endpoint that searches (<c>/search</c> and the ones
+/// built on it).
+/// </summary>
+public sealed class SearchService(EmbeddingModelCatalog catalog, EmbeddingModelStore models, ChunkSearch search, IOptions<SearchOptions> options)
+{
+    /// <summary>The search modes.</summary>
+    public static readonly IReadOnlyList<string> Modes = ["vector", "keyword", "hybrid"];
+
+    /// <summary>
+    /// Vector and hybrid modes embed the query with the model they search (the one named by <c>model</c>, else
+    /// the active model) and answer from that model's HNSW index only, so models are never mixed in one
+    /// search. Hybrid fuses the vector and keyword top candidates by reciprocal rank fusion.
+    /// </summary>
+    public async Task<SearchOutcome> SearchAsync(SearchRequest request, CancellationToken cancellationToken)
+    {
+        var settings = options.Value;
+        var errors = Validate(request, settings);
+        var filter = SearchFilterParser.Parse(request.Filter, errors);
+        if (errors.Count > 0)
+        {
+            return new SearchOutcome.Invalid(errors);
+        }
+
+        var mode = (request.Mode ?? "vector").ToLowerInvariant();
+        var topK = request.TopK ?? 10;
+        if (mode == "keyword")
+        {
+            var keywordHits = await search.KeywordSearchAsync(settings.TextSearchConfiguration, request.Query!, topK, request.MinScore, filter, cancellationToken);
+            return new SearchOutcome.Found(new SearchResponse(ToResults(keywordHits), null, mode));
+        }
+
+        EmbeddingModel? model;
+        try
+        {
+            model = request.Model is null ? await models.GetActiveAsync(cancellationToken) : await models.FindAsync(request.Model, cancellationToken);
+        }
+        catch (ArgumentException ex)
+        {
+            return new SearchOutcome.Invalid(new Dictionary<string, string[]> { ["model"] = [ex.Message] });
+        }
+
+        if (model is null)
+        {
+            return request.Model is null
+                ? new SearchOutcome.Failed(StatusCodes.Status503ServiceUnavailable, "No embedding model", "No embedding model is registered yet; start Embed.Worker or Ingest.Api first.")
+                : new SearchOutcome.Invalid(new Dictionary<string, string[]> { ["model"] = [$"No registered model is named '{request.Model}'; GET /models on Ingest.Api lists them."] });
+        }
+
+        var embedder = catalog.Find(model);
+        if (embedder is null)
+        {
+            return new SearchOutcome.Failed(StatusCodes.Status503ServiceUnavailable, "Model not configured in Search.Api",
+                $"Model {model.Key} is registered but Search.Api has no configuration to embed queries with it; add it under Embedding or Embedding:Models:{{key}}.");
+        }
+
+        ReadOnlyMemory<float> vector;
+        try
+        {
+            vector = await embedder.EmbedQueryAsync(request.Query!, cancellationToken);
+        }
+        catch (EmbeddingProviderException ex)
+        {
+            // The model server, not this service, failed: 503 when it is down or overloaded (retry later), else 502.
+            return new SearchOutcome.Failed(ex.IsTransient || ex.IsCircuitOpen ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status502BadGateway,
+                "Embedding model unavailable", $"The query could not be embedded with {model.Key}: {ex.Message}");
+        }
+
+        var efSearch = request.EfSearch ?? settings.EfSearch;
+        if (mode == "vector")
+        {
+            var hits = await search.SearchAsync(model, vector, topK, request.MinScore, efSearch, filter, cancellationToken);
+            return new SearchOutcome.Found(new SearchResponse(ToResults(hits), model.Key, mode));
+        }
+
+        var candidates = Math.Max(topK, settings.HybridCandidates);
+        var vectorHits = await search.SearchAsync(model, vector, candidates, null, efSearch, filter, cancellationToken);
+        var textHits = await search.KeywordSearchAsync(settings.TextSearchConfiguration, request.Query!, candidates, null, filter, cancellationToken);
+        var fused = HybridFusion.Fuse(vectorHits, textHits, request.RrfK ?? HybridFusion.DefaultK,
+            request.Weights?.Vector ?? 1, request.Weights?.Keyword ?? 1, topK);
+        if (request.MinScore is { } minScore)
+        {
+            fused = fused.Where(h => h.Score >= minScore).ToList();
+        }
+
+        return new SearchOutcome.Found(new SearchResponse(ToResults(fused), model.Key, mode));
+    }
+
+    private static Dictionary<string, string[]> Validate(SearchRequest request, SearchOptions settings)
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (string.IsNullOrWhiteSpace(request.Query))
+        {
+            errors["query"] = ["Query is required and must not be blank."];
+        }
+        else if (request.Query.Length > settings.MaxQueryChars)
+        {
+            errors["query"] = [$"Query must be at most {settings.MaxQueryChars} characters long."];
+        }
+
+        if (request.TopK is { } topK && (topK < 1 || topK > settings.MaxTopK))
+        {
+            errors["topK"] = [$"TopK must be between 1 and {settings.MaxTopK}."];
+        }
+
+        var mode = request.Mode?.ToLowerInvariant();
+        if (mode is not null && !Modes.Contains(mode))
+        {
+            errors["mode"] = [$"Mode '{request.Mode}' is unknown; use one of: {string.Join(", ", Modes)}."];
+        }
+
+        if (request.MinScore is { } min && (!double.IsFinite(min) || (mode is null or "vector" && min is < -1 or > 1)))
+        {
+            errors["minScore"] = ["MinScore must be a finite number; in vector mode it is a cosine similarity, between -1 and 1."];
+        }
+
+        if (request.EfSearch is < 1 or > 1000)
+        {
+            errors["efSearch"] = ["EfSearch must be between 1 and 1000."];
+        }
+
+        if (request.RrfK is < 1 or > 1000)
+        {
+            errors["rrfK"] = ["RrfK must be between 1 and 1000."];
+        }
+
+        if (request.Weights is { } weights && (weights.Vector is < 0 or > 100 || weights.Keyword is < 0 or > 100 || (weights.Vector == 0 && weights.Keyword == 0)))
+        {
+            errors["weights"] = ["Weights must be between 0 and 100 and not both 0."];
+        }
+
+        return errors;
+    }
+
+    private static List<SearchResult> ToResults(IReadOnlyList<ChunkHit> hits) =>
+        hits.Select(h => new SearchResult(h.ChunkId, h.DocumentId, h.Title, h.Text, h.Score, ParseMetadata(h.MetadataJson))).ToList();
+
+    private static JsonElement ParseMetadata(string json)
+    {
+        using var document = JsonDocument.Parse(json);
+        return document.RootElement.Clone();
+    }
+}
