@@ -1,4 +1,5 @@
 using MassTransit;
+using VectorPipeline.Messaging.Contracts;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -40,6 +41,9 @@ public static class MessagingExtensions
                     host.Username(connection.Username);
                     host.Password(connection.Password);
                 });
+                // Publishing declares the workers' queue too, bound straight to the message type's exchange, so
+                // chunks published before any worker ever started wait in the queue instead of being dropped.
+                rabbit.Publish<EmbedChunk>(publish => publish.BindQueue(publish.Exchange.ExchangeName, EmbedChunk.QueueName));
                 rabbit.ConfigureEndpoints(context);
             });
         });
