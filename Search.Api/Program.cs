@@ -17,5 +17,7 @@ app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.MapDefaultEndpoints();
 app.MapSearchApi();
+app.MapContextApi();
+app.MapRetrievalApi();
 
 await app.RunAsync();

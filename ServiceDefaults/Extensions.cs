@@ -6,26 +6,34 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
 using OpenTelemetry.Logs;
 using VectorPipeline.ServiceDefaults;
+using VectorPipeline.ServiceDefaults.OpenApi;
 
 namespace Microsoft.Extensions.Hosting;
 
 /// <summary>
 /// What every VectorPipeline service shares, in the shape of Aspire's ServiceDefaults project:
-/// OpenTelemetry (exported over OTLP when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set), health checks
-/// and the <c>/health</c> and <c>/alive</c> endpoints.
+/// OpenTelemetry (exported over OTLP when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set), health checks,
+/// the <c>/health</c> and <c>/alive</c> endpoints and the OpenAPI document at <c>/openapi/v1.json</c>.
 /// </summary>
 public static class Extensions
 {
     /// <summary>Tag of the checks <c>/alive</c> runs (process up); <c>/health</c> runs every check.</summary>
     public const string LiveTag = "live";
 
-    /// <summary>Adds OpenTelemetry and the default health checks.</summary>
+    /// <summary>
+    /// Adds OpenTelemetry, the default health checks and the OpenAPI document <c>v1</c> (nullable properties
+    /// not required). A service adds its title, description and examples with its own
+    /// <c>AddOpenApi(options => ...)</c> call for the same document: the call has to be in the service's
+    /// assembly, with a lambda (a method group is not picked up), for the OpenAPI source generator to copy the
+    /// XML doc comments of that assembly and its project references into the document's schemas.
+    /// </summary>
     public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
         builder.ConfigureOpenTelemetry();
         // Absent optional fields (title, errors) are left out of answers rather than sent as null.
         builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull);
         builder.Services.AddHealthChecks().AddCheck("self", () => HealthCheckResult.Healthy(), [LiveTag]);
+        builder.Services.AddOpenApi(options => options.AddDocumentTransformer<OptionalNullablePropertiesTransformer>());
         return builder;
     }
 
@@ -60,10 +68,12 @@ public static class Extensions
 
     /// <summary>
     /// Maps <c>/health</c> (ready: every check passes, including database and broker reachability) and
-    /// <c>/alive</c> (the process is up). Both answer 200 when healthy and 503 otherwise.
+    /// <c>/alive</c> (the process is up). Both answer 200 when healthy and 503 otherwise. Also maps the
+    /// OpenAPI document of the service's endpoints at <c>/openapi/v1.json</c>.
     /// </summary>
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
+        app.MapOpenApi();
         app.MapHealthChecks("/health");
         app.MapHealthChecks("/alive", new HealthCheckOptions { Predicate = check => check.Tags.Contains(LiveTag) });
         return app;

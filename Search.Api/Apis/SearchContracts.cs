@@ -16,8 +16,40 @@ namespace VectorPipeline.Search.Apis;
 /// <param name="EfSearch">HNSW <c>ef_search</c> for this request, 1..1000; <c>Search:EfSearch</c> by default.</param>
 /// <param name="RrfK">Hybrid: the reciprocal rank fusion constant k, 1..1000; 60 by default.</param>
 /// <param name="Weights">Hybrid: weight of each list in the fusion; 1 and 1 by default.</param>
+/// <param name="Mmr">
+/// Vector and hybrid: diversify the results by maximal marginal relevance (see <see cref="MmrParameters"/>);
+/// absent: plain relevance order. Refused (400 <c>mmr</c>) in keyword mode, which has no vectors to compare.
+/// </param>
+/// <param name="Exact">
+/// Vector mode only (400 <c>exact</c> otherwise): <c>true</c> searches without the HNSW index, an exact scan of
+/// every embedding of the model that passes the filter (cost linear in their number). Meant for measuring the
+/// index's recall and for very selective filters; <c>efSearch</c> is then ignored. <c>false</c> by default.
+/// </param>
 public sealed record SearchRequest(string? Query, int? TopK, double? MinScore, string? Mode, string? Model = null,
-    JsonElement? Filter = null, int? EfSearch = null, int? RrfK = null, HybridWeights? Weights = null);
+    JsonElement? Filter = null, int? EfSearch = null, int? RrfK = null, HybridWeights? Weights = null,
+    MmrParameters? Mmr = null, bool? Exact = null);
+
+/// <summary>
+/// Maximal marginal relevance (Carbonell and Goldstein, SIGIR 1998): the search fetches <c>candidates</c> hits
+/// with their embeddings, then picks topK of them one at a time, each time the hit with the largest
+/// <c>λ·relevance − (1 − λ)·max cosine similarity to the hits already picked</c>. Relevance is the cosine
+/// similarity to the query in vector mode, and the fused score divided by the largest fused score among the
+/// candidates (0..1] in hybrid mode. Each result's <c>score</c> stays the mode's score; only the choice and the
+/// order of the results change, so scores need not be descending.
+/// </summary>
+/// <param name="Lambda">λ, 0..1: 1 = relevance order only, 0 = as diverse as possible; 0.5 by default.</param>
+/// <param name="Candidates">Hits to choose from, topK..1000; 50 (or topK when larger) by default.</param>
+public sealed record MmrParameters(double? Lambda, int? Candidates)
+{
+    /// <summary>The default λ, 0.5.</summary>
+    public const double DefaultLambda = 0.5;
+
+    /// <summary>The default number of candidates, 50 (raised to topK when smaller).</summary>
+    public const int DefaultCandidates = 50;
+
+    /// <summary>The most candidates a request may ask for, 1000.</summary>
+    public const int MaxCandidates = 1000;
+}
 
 /// <summary>Weights of the two ranked lists in hybrid search, each 0..100, not both 0.</summary>
 /// <param name="Vector">Weight of the vector list; 1 by default.</param>
@@ -34,7 +66,7 @@ public sealed record HybridWeights(double? Vector, double? Keyword);
 public sealed record SearchResult(long ChunkId, string DocumentId, string? Title, string Text, double Score, JsonElement Metadata);
 
 /// <summary>Answer of <c>POST /search</c>: results best first.</summary>
-/// <param name="Results">At most topK results, by descending score.</param>
+/// <param name="Results">At most topK results, by descending score (with <c>mmr</c>: in MMR order).</param>
 /// <param name="Model">The embedding model searched, <c>{name}@{dimensions}</c>; absent in keyword mode.</param>
 /// <param name="Mode">The mode that answered.</param>
 public sealed record SearchResponse(IReadOnlyList<SearchResult> Results, string? Model, string Mode);

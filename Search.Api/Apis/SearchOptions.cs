@@ -20,4 +20,23 @@ public sealed class SearchOptions
 
     /// <summary>Candidates each list contributes to hybrid fusion, at least topK; 50 by default.</summary>
     public int HybridCandidates { get; set; } = 50;
+
+    /// <summary>
+    /// Bearer key that <c>POST /retrieval</c> (Dify's External Knowledge API) requires in
+    /// <c>Authorization: Bearer {key}</c>; compared in constant time and never logged. Not set (the default): the
+    /// endpoint answers every request with error 1002 (HTTP 403) and the service logs one warning at start.
+    /// Environment form <c>Search__RetrievalApiKey</c>.
+    /// </summary>
+    public string? RetrievalApiKey { get; set; }
+
+    /// <summary>
+    /// The <c>knowledge_id</c> values <c>POST /retrieval</c> accepts; any other answers error 2001 (HTTP 404).
+    /// <c>*</c> searches all documents; any other id searches the documents whose <c>source</c> equals it.
+    /// Not set (the default): <c>["*"]</c>. Environment form <c>Search__RetrievalKnowledgeIds__0=*</c>,
+    /// <c>Search__RetrievalKnowledgeIds__1=wiki</c>, ...
+    /// </summary>
+    public string[]? RetrievalKnowledgeIds { get; set; }
+
+    /// <summary>Search mode of <c>POST /retrieval</c>: <c>vector</c>, <c>keyword</c> or <c>hybrid</c>; <c>hybrid</c> by default.</summary>
+    public string RetrievalMode { get; set; } = "hybrid";
 }

@@ -1,5 +1,6 @@
 using VectorPipeline.Embeddings;
 using VectorPipeline.Search.Apis;
+using VectorPipeline.Search.OpenApi;
 using VectorPipeline.Search.Services;
 using VectorPipeline.VectorStore;
 
@@ -8,7 +9,7 @@ namespace VectorPipeline.Search.Extensions;
 /// <summary>Search.Api's wiring.</summary>
 public static class Extensions
 {
-    /// <summary>Adds the vector store, the embedding generator (to embed queries), search options and problem details.</summary>
+    /// <summary>Adds the vector store, the embedding generator (to embed queries), search options, problem details and the OpenAPI document's title, description and examples.</summary>
     public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
     {
         builder.AddVectorStore();
@@ -19,6 +20,7 @@ public static class Extensions
             .ValidateOnStart();
         builder.Services.AddSingleton<SearchService>();
         builder.Services.AddProblemDetails();
+        builder.Services.AddOpenApi(options => SearchApiOpenApi.Configure(options));
         return builder;
     }
 }

@@ -39,7 +39,10 @@ public sealed class SearchService(EmbeddingModelCatalog catalog, EmbeddingModelS
     /// <summary>
     /// Vector and hybrid modes embed the query with the model they search (the one named by <c>model</c>, else
     /// the active model) and answer from that model's HNSW index only, so models are never mixed in one
-    /// search. Hybrid fuses the vector and keyword top candidates by reciprocal rank fusion.
+    /// search. Hybrid fuses the vector and keyword top candidates by reciprocal rank fusion. With <c>mmr</c>,
+    /// vector and hybrid fetch <c>mmr.candidates</c> hits with their embeddings and keep topK of them chosen by
+    /// <see cref="MaximalMarginalRelevance"/>; each result keeps the mode's score. With <c>exact</c> (vector
+    /// mode), the search bypasses the HNSW index (<see cref="VectorSearchOptions.Exact"/>).
     /// </summary>
     public async Task<SearchOutcome> SearchAsync(SearchRequest request, CancellationToken cancellationToken)
     {
@@ -96,23 +99,59 @@ public sealed class SearchService(EmbeddingModelCatalog catalog, EmbeddingModelS
         }
 
         var efSearch = request.EfSearch ?? settings.EfSearch;
+        var mmr = request.Mmr;
+        var lambda = mmr?.Lambda ?? MmrParameters.DefaultLambda;
+        var mmrCandidates = mmr?.Candidates ?? Math.Max(topK, MmrParameters.DefaultCandidates);
         if (mode == "vector")
         {
-            var hits = await search.SearchAsync(model, vector, topK, request.MinScore, efSearch, filter, cancellationToken);
+            var vectorOptions = new VectorSearchOptions(Exact: request.Exact == true, IncludeEmbeddings: mmr is not null);
+            var hits = await search.SearchAsync(model, vector, mmr is null ? topK : mmrCandidates, request.MinScore, efSearch, filter, vectorOptions, cancellationToken);
+            if (mmr is not null)
+            {
+                // Relevance = the hit's score, which in vector mode is the cosine similarity to the query.
+                hits = MaximalMarginalRelevance.Rerank(hits, hits.Select(h => h.Score).ToList(), topK, lambda);
+            }
+
             return new SearchOutcome.Found(new SearchResponse(ToResults(hits), model.Key, mode));
         }
 
-        var candidates = Math.Max(topK, settings.HybridCandidates);
-        var vectorHits = await search.SearchAsync(model, vector, candidates, null, efSearch, filter, cancellationToken);
+        var fuseTo = mmr is null ? topK : mmrCandidates;
+        var candidates = Math.Max(fuseTo, settings.HybridCandidates);
+        var vectorHits = await search.SearchAsync(model, vector, candidates, null, efSearch, filter,
+            new VectorSearchOptions(IncludeEmbeddings: mmr is not null), cancellationToken);
         var textHits = await search.KeywordSearchAsync(settings.TextSearchConfiguration, request.Query!, candidates, null, filter, cancellationToken);
         var fused = HybridFusion.Fuse(vectorHits, textHits, request.RrfK ?? HybridFusion.DefaultK,
-            request.Weights?.Vector ?? 1, request.Weights?.Keyword ?? 1, topK);
+            request.Weights?.Vector ?? 1, request.Weights?.Keyword ?? 1, fuseTo);
         if (request.MinScore is { } minScore)
         {
             fused = fused.Where(h => h.Score >= minScore).ToList();
         }
 
+        if (mmr is not null && fused.Count > 0)
+        {
+            fused = await WithEmbeddingsAsync(model, fused, cancellationToken);
+            var best = fused.Max(h => h.Score);
+            // Relevance = fused score / the best fused score, so it lies in (0, 1] like a cosine similarity.
+            fused = MaximalMarginalRelevance.Rerank(fused, fused.Select(h => best > 0 ? h.Score / best : 0).ToList(), topK, lambda);
+        }
+
         return new SearchOutcome.Found(new SearchResponse(ToResults(fused), model.Key, mode));
+    }
+
+    // Hybrid with MMR: keyword-only hits carry no embedding; read theirs, and drop any chunk that has none for the model.
+    private async Task<IReadOnlyList<ChunkHit>> WithEmbeddingsAsync(EmbeddingModel model, IReadOnlyList<ChunkHit> hits, CancellationToken cancellationToken)
+    {
+        var missing = hits.Where(h => h.Embedding is null).Select(h => h.ChunkId).ToList();
+        if (missing.Count == 0)
+        {
+            return hits;
+        }
+
+        var embeddings = await search.GetEmbeddingsAsync(model, missing, cancellationToken);
+        return hits
+            .Select(h => h.Embedding is not null ? h : embeddings.TryGetValue(h.ChunkId, out var e) ? h with { Embedding = e } : null)
+            .OfType<ChunkHit>()
+            .ToList();
     }
 
     private static Dictionary<string, string[]> Validate(SearchRequest request, SearchOptions settings)
@@ -151,6 +190,30 @@ public sealed class SearchService(EmbeddingModelCatalog catalog, EmbeddingModelS
         if (request.RrfK is < 1 or > 1000)
         {
             errors["rrfK"] = ["RrfK must be between 1 and 1000."];
+        }
+
+        if (request.Mmr is { } mmr)
+        {
+            var topKForMmr = request.TopK ?? 10;
+            if (mode == "keyword")
+            {
+                errors["mmr"] = ["MMR is not available in keyword mode: it compares the results' embeddings; use mode vector or hybrid."];
+            }
+
+            if (mmr.Lambda is { } lambda && !(lambda is >= 0 and <= 1))
+            {
+                errors["mmr.lambda"] = ["Mmr.lambda must be between 0 (most diverse) and 1 (relevance only)."];
+            }
+
+            if (mmr.Candidates is { } candidates && (candidates < topKForMmr || candidates > MmrParameters.MaxCandidates))
+            {
+                errors["mmr.candidates"] = [$"Mmr.candidates must be between topK ({topKForMmr}) and {MmrParameters.MaxCandidates}."];
+            }
+        }
+
+        if (request.Exact == true && mode is not (null or "vector"))
+        {
+            errors["exact"] = ["Exact search is available in vector mode only."];
         }
 
         if (request.Weights is { } weights && (weights.Vector is < 0 or > 100 || weights.Keyword is < 0 or > 100 || (weights.Vector == 0 && weights.Keyword == 0)))

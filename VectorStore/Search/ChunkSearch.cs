@@ -12,7 +12,26 @@ namespace VectorPipeline.VectorStore.Search;
 /// <param name="Text">Chunk text.</param>
 /// <param name="Score">The mode's score: cosine similarity (vector), <c>ts_rank_cd</c> (keyword) or the fused score (hybrid).</param>
 /// <param name="MetadataJson">The document's metadata (a JSON object).</param>
-public sealed record ChunkHit(long ChunkId, string DocumentId, string? Title, string Text, double Score, string MetadataJson);
+/// <param name="Embedding">
+/// The chunk's embedding for the searched model (length = the model's dimensions), when asked for with
+/// <see cref="VectorSearchOptions.IncludeEmbeddings"/> or <see cref="ChunkSearch.GetEmbeddingsAsync"/>; null otherwise.
+/// </param>
+public sealed record ChunkHit(long ChunkId, string DocumentId, string? Title, string Text, double Score, string MetadataJson, float[]? Embedding = null);
+
+/// <summary>How <see cref="ChunkSearch.SearchAsync(EmbeddingModel, ReadOnlyMemory{float}, int, double?, int, SearchFilter?, VectorSearchOptions, CancellationToken)"/> runs.</summary>
+/// <param name="Exact">
+/// Skip the HNSW index: the query orders by <c>(distance) + 0</c>, an expression the index cannot return in
+/// order, so PostgreSQL computes the cosine distance to every embedding of the model that passes the filter
+/// (a sequential scan, or the filter's own indexes first) and sorts; the result is the true top-k. Cost grows
+/// linearly with the number of rows scanned; meant for measuring the index's recall and for filters so
+/// selective that scanning the matching rows is cheap.
+/// </param>
+/// <param name="IncludeEmbeddings">Also return each hit's embedding (<see cref="ChunkHit.Embedding"/>, read as <c>real[]</c>).</param>
+public sealed record VectorSearchOptions(bool Exact = false, bool IncludeEmbeddings = false)
+{
+    /// <summary>Through the HNSW index, without embeddings.</summary>
+    public static readonly VectorSearchOptions Default = new();
+}
 
 /// <summary>Nearest-neighbour and full-text queries over chunks, optionally filtered.</summary>
 public sealed partial class ChunkSearch(NpgsqlDataSource dataSource)
@@ -33,9 +52,30 @@ public sealed partial class ChunkSearch(NpgsqlDataSource dataSource)
     /// <param name="filter">Restricts the documents searched, or null.</param>
     /// <param name="cancellationToken">Cancels the query.</param>
     /// <exception cref="ArgumentException">Query length differs from the model's dimensions.</exception>
+    public Task<IReadOnlyList<ChunkHit>> SearchAsync(EmbeddingModel model, ReadOnlyMemory<float> query, int topK, double? minScore, int efSearch,
+        SearchFilter? filter = null, CancellationToken cancellationToken = default) =>
+        SearchAsync(model, query, topK, minScore, efSearch, filter, VectorSearchOptions.Default, cancellationToken);
+
+    /// <summary>
+    /// Top-k chunks by cosine distance to <paramref name="query"/>, as
+    /// <see cref="SearchAsync(EmbeddingModel, ReadOnlyMemory{float}, int, double?, int, SearchFilter?, CancellationToken)"/>,
+    /// optionally without the index (<see cref="VectorSearchOptions.Exact"/>: an exact sequential scan, for
+    /// measuring recall and for very selective filters) and with each hit's embedding
+    /// (<see cref="VectorSearchOptions.IncludeEmbeddings"/>).
+    /// </summary>
+    /// <param name="model">The model whose vectors to search.</param>
+    /// <param name="query">Query embedding; length = model dimensions.</param>
+    /// <param name="topK">Number of nearest chunks to return, 1..1000.</param>
+    /// <param name="minScore">Smallest cosine similarity kept, or null.</param>
+    /// <param name="efSearch">HNSW candidate list size, 1..1000 (ignored by an exact search).</param>
+    /// <param name="filter">Restricts the documents searched, or null.</param>
+    /// <param name="options">Exact scan and embeddings; <see cref="VectorSearchOptions.Default"/> for neither.</param>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    /// <exception cref="ArgumentException">Query length differs from the model's dimensions.</exception>
     public async Task<IReadOnlyList<ChunkHit>> SearchAsync(EmbeddingModel model, ReadOnlyMemory<float> query, int topK, double? minScore, int efSearch,
-        SearchFilter? filter = null, CancellationToken cancellationToken = default)
+        SearchFilter? filter, VectorSearchOptions options, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(options);
         if (query.Length != model.Dimensions)
         {
             throw new ArgumentException($"Query vector has {query.Length} dimensions, model {model.Name} declares {model.Dimensions}.", nameof(query));
@@ -47,7 +87,7 @@ public sealed partial class ChunkSearch(NpgsqlDataSource dataSource)
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await using (var set = new NpgsqlCommand(
-            $"SET LOCAL hnsw.ef_search = {ef.ToString(CultureInfo.InvariantCulture)}" + (filtered ? "; SET LOCAL hnsw.iterative_scan = relaxed_order" : ""),
+            $"SET LOCAL hnsw.ef_search = {ef.ToString(CultureInfo.InvariantCulture)}" + (filtered && !options.Exact ? "; SET LOCAL hnsw.iterative_scan = relaxed_order" : ""),
             connection, transaction))
         {
             await set.ExecuteNonQueryAsync(cancellationToken);
@@ -60,9 +100,11 @@ public sealed partial class ChunkSearch(NpgsqlDataSource dataSource)
         command.Parameters.AddWithValue(topK);
         command.Parameters.AddWithValue(NpgsqlTypes.NpgsqlDbType.Double, (object?)minScore ?? DBNull.Value);
         var distance = $"e.{model.VectorExpression[1..^1]} <=> $1::real[]::vector({model.Dimensions})";
+        // pgvector casts vector to real[], which Npgsql reads as float[].
+        var embedding = options.IncludeEmbeddings ? $", e.{model.VectorExpression[1..^1]}::real[] AS embedding" : "";
         var sql = new StringBuilder($"""
-            SELECT h.chunk_id, c.document_id, d.title, c.text, h.score, d.metadata::text
-              FROM (SELECT e.chunk_id, 1 - ({distance}) AS score
+            SELECT h.chunk_id, c.document_id, d.title, c.text, h.score, d.metadata::text{(options.IncludeEmbeddings ? ", h.embedding" : "")}
+              FROM (SELECT e.chunk_id, 1 - ({distance}) AS score{embedding}
                       FROM embeddings e
             """);
         if (filtered)
@@ -77,8 +119,10 @@ public sealed partial class ChunkSearch(NpgsqlDataSource dataSource)
             filter!.AppendSql(sql, command);
         }
 
+        // Exact: "+ 0" makes the sort key an expression the HNSW index cannot produce in order, so the planner
+        // computes the distance to every candidate row (a sequential scan, or the filter's own indexes) and sorts.
         sql.Append($"""
-                      ORDER BY {distance}
+                      ORDER BY {(options.Exact ? $"({distance}) + 0" : distance)}
                      LIMIT $2) h
               JOIN chunks c ON c.id = h.chunk_id
               JOIN documents d ON d.id = c.document_id
@@ -89,6 +133,35 @@ public sealed partial class ChunkSearch(NpgsqlDataSource dataSource)
         var hits = await ReadHitsAsync(command, topK, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return hits;
+    }
+
+    /// <summary>
+    /// The embeddings of the model for the given chunks, as <c>real[]</c> (length = the model's dimensions),
+    /// keyed by chunk id; chunks without an embedding for the model are absent. Used to give MMR the vectors
+    /// of hits that did not come from a vector search (hybrid's keyword-only hits).
+    /// </summary>
+    /// <param name="model">The model whose vectors to read.</param>
+    /// <param name="chunkIds">Chunk keys, at most a few thousand.</param>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    public async Task<IReadOnlyDictionary<long, float[]>> GetEmbeddingsAsync(EmbeddingModel model, IReadOnlyCollection<long> chunkIds, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(chunkIds);
+        var embeddings = new Dictionary<long, float[]>(chunkIds.Count);
+        if (chunkIds.Count == 0)
+        {
+            return embeddings;
+        }
+
+        await using var command = dataSource.CreateCommand(
+            $"SELECT e.chunk_id, e.{model.VectorExpression[1..^1]}::real[] FROM embeddings e WHERE e.model_id = {model.Id} AND e.chunk_id = ANY($1)");
+        command.Parameters.AddWithValue(chunkIds.ToArray());
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            embeddings[reader.GetInt64(0)] = reader.GetFieldValue<float[]>(1);
+        }
+
+        return embeddings;
     }
 
     /// <summary>
@@ -175,7 +248,7 @@ public sealed partial class ChunkSearch(NpgsqlDataSource dataSource)
         while (await reader.ReadAsync(cancellationToken))
         {
             hits.Add(new ChunkHit(reader.GetInt64(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2),
-                reader.GetString(3), reader.GetDouble(4), reader.GetString(5)));
+                reader.GetString(3), reader.GetDouble(4), reader.GetString(5), reader.FieldCount > 6 ? reader.GetFieldValue<float[]>(6) : null));
         }
 
         return hits;

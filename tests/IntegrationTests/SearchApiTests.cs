@@ -56,7 +56,14 @@ public sealed class SearchApiFixture(ServersFixture servers) : IAsyncLifetime
             await new EmbeddingStore(dataSource).WriteAsync(model, rows);
         }
 
-        Search = await ServiceProcess.StartAsync("search-api", "Search.Api", new Dictionary<string, string> { ["ConnectionStrings__vectordb"] = database });
+        Search = await ServiceProcess.StartAsync("search-api", "Search.Api", new Dictionary<string, string>
+        {
+            ["ConnectionStrings__vectordb"] = database,
+            ["Search__RetrievalApiKey"] = "test-key",
+            ["Search__RetrievalKnowledgeIds__0"] = "*",
+            ["Search__RetrievalKnowledgeIds__1"] = "wiki",
+            ["Search__RetrievalKnowledgeIds__2"] = "news",
+        });
         Http = new HttpClient { BaseAddress = Search.Url };
     }
 

@@ -12,7 +12,8 @@ internal sealed record EvalOptions
     internal static readonly IReadOnlyList<string> AllModes = ["vector", "keyword", "hybrid"];
 
     internal const string Usage = """
-        SearchEval: ingests a labelled set into a running VectorPipeline and measures recall@1/5/10 and MRR@10 per search mode.
+        SearchEval: ingests a labelled set into a running VectorPipeline and measures recall@1/5/10 and MRR@10 per search mode,
+        or (--hnsw-recall) how many of the exact top-10 chunks the HNSW index finds.
 
         Usage: dotnet run --project tools/SearchEval -c Release -- --data PATH [options]
 
@@ -21,6 +22,7 @@ internal sealed record EvalOptions
           --search URL         Search.Api base URL                                   (default http://127.0.0.1:5120)
           --modes LIST         comma-separated search modes: vector, keyword, hybrid (default vector,keyword,hybrid)
           --ef-search N        send "efSearch": N with every search (HNSW ef_search; default: the server's setting)
+          --hnsw-recall        instead of the modes: recall@10 of vector search at ef_search 40 and 100 against an exact scan
           --skip-ingest        do not post documents; the set is already ingested and ready
           --parallel N         concurrent requests when posting, polling and searching (default 4)
           --timeout SECONDS    longest wait for every document to be ready             (default 600)
@@ -28,7 +30,7 @@ internal sealed record EvalOptions
           -h, --help           this text
 
         Start the services first (eng/run-local.sh in another terminal). Progress goes to stderr, the report to stdout.
-        Exit codes: 0 every mode measured, 1 a failure (some modes may still be reported), 2 a bad command line.
+        Exit codes: 0 every mode (or the HNSW recall) measured, 1 a failure (some modes may still be reported), 2 a bad command line.
         """;
 
     internal Uri Ingest { get; init; } = new("http://127.0.0.1:5110");
@@ -42,6 +44,9 @@ internal sealed record EvalOptions
     internal int? EfSearch { get; init; }
 
     internal bool SkipIngest { get; init; }
+
+    /// <summary>Measure HNSW recall@10 against exact search (<see cref="HnswRecall"/>) instead of the modes.</summary>
+    internal bool HnswRecall { get; init; }
 
     internal int Parallel { get; init; } = 4;
 
@@ -89,6 +94,7 @@ internal sealed record EvalOptions
                 "--modes" => options with { Modes = ParseModes(Value()) },
                 "--ef-search" => options with { EfSearch = ParsePositive(arg, Value()) },
                 "--skip-ingest" => inline is null ? options with { SkipIngest = true } : throw new UsageException("--skip-ingest takes no value"),
+                "--hnsw-recall" => inline is null ? options with { HnswRecall = true } : throw new UsageException("--hnsw-recall takes no value"),
                 "--parallel" => options with { Parallel = ParsePositive(arg, Value()) },
                 "--timeout" => options with { ReadyTimeout = TimeSpan.FromSeconds(ParsePositive(arg, Value())) },
                 "--output" => options with { Output = Value() },
@@ -99,6 +105,11 @@ internal sealed record EvalOptions
         if (!options.Help && string.IsNullOrWhiteSpace(data))
         {
             throw new UsageException("--data PATH is required (a SQuAD v1.1 .json file or a .jsonl file)");
+        }
+
+        if (options.HnswRecall && (args.Any(a => a == "--modes" || a.StartsWith("--modes=", StringComparison.Ordinal)) || options.EfSearch is not null))
+        {
+            throw new UsageException("--hnsw-recall measures vector search at ef_search 40 and 100 against an exact scan; it takes neither --modes nor --ef-search");
         }
 
         return options;

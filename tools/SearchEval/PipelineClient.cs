@@ -13,8 +13,8 @@ internal sealed class EvalException(string message, Exception? inner = null) : E
 /// <summary>Search.Api refused a search (HTTP 400); the message holds its problem details.</summary>
 internal sealed class SearchRefusedException(string message) : Exception(message);
 
-/// <summary>One search answer: the document id of every result chunk, in rank order, and the model that answered.</summary>
-internal sealed record SearchAnswer(IReadOnlyList<string?> DocumentIds, string? Model);
+/// <summary>One search answer: the document id and the chunk id of every result chunk, in rank order, and the model that answered.</summary>
+internal sealed record SearchAnswer(IReadOnlyList<string?> DocumentIds, string? Model, IReadOnlyList<long> ChunkIds);
 
 /// <summary>Ingest.Api and Search.Api over HTTP, with errors turned into messages that say what to do.</summary>
 internal sealed class PipelineClient(HttpClient http, EvalOptions options, TextWriter progress)
@@ -118,9 +118,20 @@ internal sealed class PipelineClient(HttpClient http, EvalOptions options, TextW
     }
 
     /// <summary>Asks one question; throws <see cref="SearchRefusedException"/> on a 400 and <see cref="EvalException"/> on other failures.</summary>
-    public async Task<SearchAnswer> SearchAsync(string query, string mode, CancellationToken cancellationToken)
+    public Task<SearchAnswer> SearchAsync(string query, string mode, CancellationToken cancellationToken) =>
+        SearchAsync(new { query, topK = RetrievalMetrics.Depth, mode, efSearch = options.EfSearch }, query, mode, cancellationToken);
+
+    /// <summary>
+    /// Asks one question in vector mode through the HNSW index with <c>efSearch</c> <paramref name="efSearch"/>,
+    /// or, when it is null, as an exact scan (<c>"exact": true</c>); same errors as <see cref="SearchAsync(string, string, CancellationToken)"/>.
+    /// </summary>
+    public Task<SearchAnswer> VectorSearchAsync(string query, int? efSearch, CancellationToken cancellationToken) =>
+        efSearch is { } ef
+            ? SearchAsync(new { query, topK = RetrievalMetrics.Depth, mode = "vector", efSearch = ef }, query, $"vector, efSearch {ef}", cancellationToken)
+            : SearchAsync(new { query, topK = RetrievalMetrics.Depth, mode = "vector", exact = true }, query, "vector, exact", cancellationToken);
+
+    private async Task<SearchAnswer> SearchAsync(object body, string query, string mode, CancellationToken cancellationToken)
     {
-        var body = new { query, topK = RetrievalMetrics.Depth, mode, efSearch = options.EfSearch };
         using var response = await SendAsync("Search.Api", "--search", options.Search,
             () => new HttpRequestMessage(HttpMethod.Post, new Uri(options.Search, "search")) { Content = JsonBody(body) }, cancellationToken);
         if (response.StatusCode == HttpStatusCode.BadRequest)
@@ -142,8 +153,11 @@ internal sealed class PipelineClient(HttpClient http, EvalOptions options, TextW
         var ids = results.EnumerateArray()
             .Select(r => r.TryGetProperty("documentId", out var id) && id.ValueKind == JsonValueKind.String ? id.GetString() : null)
             .ToList();
+        var chunkIds = results.EnumerateArray()
+            .Select(r => r.TryGetProperty("chunkId", out var id) && id.TryGetInt64(out var chunk) ? chunk : -1)
+            .ToList();
         var model = answer.TryGetProperty("model", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null;
-        return new SearchAnswer(ids, model);
+        return new SearchAnswer(ids, model, chunkIds);
     }
 
     private async Task<string> DocumentStatusAsync(string id, CancellationToken cancellationToken)

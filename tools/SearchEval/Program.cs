@@ -73,6 +73,23 @@ internal static class Program
         }
 
         var models = new ConcurrentDictionary<string, bool>(StringComparer.Ordinal);
+        if (options.HnswRecall)
+        {
+            IReadOnlyList<HnswRecallResult> recall;
+            try
+            {
+                recall = await HnswRecall.MeasureAsync(client, set.Questions, options.Parallel, models, progress, cancellationToken);
+            }
+            catch (SearchRefusedException ex)
+            {
+                throw new EvalException($"HNSW recall not measured (does the running Search.Api support \"exact\": true?): {ex.Message}");
+            }
+
+            await WriteReportAsync(HnswRecall.Markdown(recall, models.Keys.ToList(), options.DataPath, set.Documents.Count, set.Questions.Count, DateTimeOffset.UtcNow),
+                options, output, progress, cancellationToken);
+            return 0;
+        }
+
         var results = new List<ModeResult>();
         foreach (var mode in options.Modes)
         {
@@ -81,6 +98,12 @@ internal static class Program
         }
 
         var report = Report.Markdown(results, models.Keys.ToList(), options.DataPath, set.Documents.Count, set.Questions.Count, options.EfSearch, DateTimeOffset.UtcNow);
+        await WriteReportAsync(report, options, output, progress, cancellationToken);
+        return results.All(r => r.Metrics is not null) ? 0 : 1;
+    }
+
+    private static async Task WriteReportAsync(string report, EvalOptions options, TextWriter output, TextWriter progress, CancellationToken cancellationToken)
+    {
         await output.WriteLineAsync();
         await output.WriteAsync(report);
         if (options.Output is { } file)
@@ -93,8 +116,6 @@ internal static class Program
             await File.WriteAllTextAsync(file, report, cancellationToken);
             await progress.WriteLineAsync($"report written to {file}");
         }
-
-        return results.All(r => r.Metrics is not null) ? 0 : 1;
     }
 
     // The first question is asked alone: a mode the running build refuses gives one 400 and one message, not one per question.

@@ -1,0 +1,118 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.OpenApi;
+using Microsoft.OpenApi;
+using VectorPipeline.Ingest.Apis;
+using VectorPipeline.ServiceDefaults.OpenApi;
+
+namespace VectorPipeline.Ingest.OpenApi;
+
+/// <summary>
+/// Ingest.Api's part of its OpenAPI document (<c>/openapi/v1.json</c>): title, description, request and
+/// answer examples of <c>POST /documents</c> and <c>POST /models/{model}/backfill</c>, and the
+/// problem-details answers the result types leave out.
+/// </summary>
+public static class IngestApiOpenApi
+{
+    /// <summary>
+    /// Configures the document. Call it from a lambda passed to <c>AddOpenApi</c> in Ingest.Api's own assembly:
+    /// the OpenAPI source generator adds the XML doc comments only to <c>AddOpenApi</c> calls it sees there, and
+    /// not to a call given a method group.
+    /// </summary>
+    public static void Configure(OpenApiOptions options)
+    {
+        options.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Info = new OpenApiInfo
+            {
+                Title = "VectorPipeline Ingest.Api",
+                Version = "v1",
+                Description = "Takes documents in, splits them into chunks, stores them in PostgreSQL and queues one embedding "
+                    + "message per new or changed chunk (Embed.Worker embeds them); reports each document's progress. "
+                    + "Also manages the embedding models: list them, backfill a new one over every stored chunk, make it "
+                    + "the active one, drop an old one. Errors are RFC 9457 problem details.",
+            };
+            return Task.CompletedTask;
+        });
+        options.AddOperationTransformer<IngestApiExamples>();
+    }
+}
+
+/// <summary>Adds examples and problem answers to the operations of Ingest.Api, by endpoint name.</summary>
+public sealed class IngestApiExamples : IOpenApiOperationTransformer
+{
+    /// <summary>Example model key in paths.</summary>
+    public const string ExampleModel = "nomic-embed-text@768";
+
+    /// <summary>Example of a full document.</summary>
+    public static PostDocumentRequest Document { get; } = new(
+        Id: "super-bowl-50",
+        Title: "Super Bowl 50",
+        Text: "Super Bowl 50 was an American football game to determine the champion of the NFL for the 2015 season. "
+            + "The Denver Broncos defeated the Carolina Panthers 24-10. The game was played on February 7, 2016, "
+            + "at Levi's Stadium in Santa Clara, California.",
+        Metadata: JsonDocument.Parse("""{ "season": 2015, "lang": "en", "team": { "name": "Broncos" } }""").RootElement,
+        Source: "wiki");
+
+    /// <summary>Example of a document with text only (Ingest.Api generates its id).</summary>
+    public static PostDocumentRequest TextOnly { get; } = new(Id: null, Title: null, Text: "Levi's Stadium is in Santa Clara, California.", Metadata: null, Source: null);
+
+    /// <summary>Example answer of <c>POST /documents</c>.</summary>
+    public static PostDocumentResponse Accepted { get; } = new("super-bowl-50", "queued", 1, "/documents/super-bowl-50", 1);
+
+    /// <summary>Example body of <c>POST /models/{model}/backfill</c>.</summary>
+    public static BackfillRequest Backfill { get; } = new(ActivateWhenComplete: true);
+
+    /// <summary>Example answer of <c>POST /models/{model}/backfill</c>, just after the request.</summary>
+    public static ModelResponse Backfilling { get; } = new(2, ExampleModel, "nomic-embed-text", 768, "ollama", "backfilling", true,
+        new BackfillProgressResponse(0, 0, 1520, 0, new DateTimeOffset(2026, 1, 15, 9, 30, 0, TimeSpan.Zero), null, true));
+
+    /// <inheritdoc />
+    public async Task TransformAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
+    {
+        var name = context.EndpointName();
+        switch (name)
+        {
+            case "PostDocument":
+                operation.AddRequestExample("document", "A document with id, title, metadata and source; posting the same id again replaces it", Document)
+                    .AddRequestExample("text-only", "Text only: the id is generated", TextOnly)
+                    .AddResponseExample(StatusCodes.Status202Accepted, "queued", "Stored, one chunk queued for embedding", Accepted);
+                await operation.AddProblemResponseAsync(context, StatusCodes.Status503ServiceUnavailable,
+                    "The document is stored but the message broker did not accept its chunks; post it again.", cancellationToken);
+                break;
+            case "BackfillModel":
+                operation.AddRequestExample("activate-when-complete", "Backfill, then make the model active by itself once every chunk is embedded", Backfill)
+                    .AddResponseExample(StatusCodes.Status202Accepted, "backfilling", "Backfill queued; poll the Location for progress", Backfilling);
+                break;
+        }
+
+        if (name is "GetModel" or "BackfillModel" or "ActivateModel" or "DropModel")
+        {
+            DescribeModelParameter(operation);
+            await operation.AddProblemResponseAsync(context, StatusCodes.Status400BadRequest,
+                "The model name matches several registered models; name it by key or id.", cancellationToken);
+            await operation.AddProblemResponseAsync(context, StatusCodes.Status404NotFound, "No registered model matches.", cancellationToken);
+        }
+
+        if (name is "ActivateModel")
+        {
+            await operation.AddProblemResponseAsync(context, StatusCodes.Status409Conflict,
+                "Some chunks have no embedding of the model yet; the answer carries embedded and total.", cancellationToken);
+        }
+
+        if (name is "DropModel")
+        {
+            await operation.AddProblemResponseAsync(context, StatusCodes.Status409Conflict,
+                "The model is the active one; activate another first.", cancellationToken);
+        }
+    }
+
+    private static void DescribeModelParameter(OpenApiOperation operation)
+    {
+        if (operation.Parameters?.OfType<OpenApiParameter>().FirstOrDefault(p => p.Name == "model") is { } parameter)
+        {
+            parameter.Description = "The model's key {name}@{dimensions} (a / in the name escaped as %2F), its id, or its name when unambiguous.";
+            parameter.Example = JsonValue.Create(ExampleModel);
+        }
+    }
+}
