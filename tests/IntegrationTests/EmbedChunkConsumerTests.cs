@@ -17,6 +17,7 @@ namespace VectorPipeline.IntegrationTests;
 /// The Embed.Worker composition, hosted in-process against the real PostgreSQL and RabbitMQ, embedding
 /// through the custom HTTP provider against a local model server that counts the texts it embeds.
 /// </summary>
+[Collection(ServersFixture.BrokerCollection)]
 public class EmbedChunkConsumerTests(ServersFixture servers)
 {
     private static CancellationToken Token => TestContext.Current.CancellationToken;
@@ -112,6 +113,7 @@ public class EmbedChunkConsumerTests(ServersFixture servers)
     {
         var server = await FakeEmbeddingServer.StartAsync(64);
         var database = await servers.NewDatabaseAsync();
+        await servers.PurgeChunkQueueAsync();
         var builder = Host.CreateApplicationBuilder();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {

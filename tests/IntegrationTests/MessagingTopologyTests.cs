@@ -14,6 +14,7 @@ using VectorPipeline.VectorStore;
 namespace VectorPipeline.IntegrationTests;
 
 /// <summary>Broker topology, on a RabbitMQ of its own that no worker has ever connected to.</summary>
+[Collection(ServersFixture.BrokerCollection)]
 public class MessagingTopologyTests(ServersFixture servers)
 {
     [Fact]

@@ -122,6 +122,7 @@ public class OpenApiTests(SearchApiFixture fixture) : IClassFixture<SearchApiFix
     }
 }
 
+[Collection(ServersFixture.BrokerCollection)]
 public class IngestApiOpenApiTests(ServersFixture servers)
 {
     private static CancellationToken Token => TestContext.Current.CancellationToken;
