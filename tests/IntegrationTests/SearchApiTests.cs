@@ -67,6 +67,16 @@ public sealed class SearchApiFixture(ServersFixture servers) : IAsyncLifetime
         Http = new HttpClient { BaseAddress = Search.Url };
     }
 
+    /// <summary>POSTs a search and checks the status; the answer's body, with the body in the failure message.</summary>
+    public async Task<JsonElement> PostSearchAsync(object body, HttpStatusCode expected = HttpStatusCode.OK)
+    {
+        var token = TestContext.Current.CancellationToken;
+        var response = await Http.PostAsJsonAsync("/search", body, token);
+        var json = await response.Content.ReadFromJsonAsync<JsonElement>(token);
+        Assert.True(response.StatusCode == expected, $"{(int)response.StatusCode}: {json}");
+        return json;
+    }
+
     public async ValueTask DisposeAsync()
     {
         Http?.Dispose();
@@ -81,13 +91,7 @@ public class SearchApiTests(SearchApiFixture fixture) : IClassFixture<SearchApiF
 {
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
-    private async Task<JsonElement> SearchAsync(object body, HttpStatusCode expected = HttpStatusCode.OK)
-    {
-        var response = await fixture.Http.PostAsJsonAsync("/search", body, Token);
-        var json = await response.Content.ReadFromJsonAsync<JsonElement>(Token);
-        Assert.True(response.StatusCode == expected, $"{(int)response.StatusCode}: {json}");
-        return json;
-    }
+    private Task<JsonElement> SearchAsync(object body, HttpStatusCode expected = HttpStatusCode.OK) => fixture.PostSearchAsync(body, expected);
 
     private static List<string> DocumentIds(JsonElement answer) =>
         answer.GetProperty("results").EnumerateArray().Select(r => r.GetProperty("documentId").GetString()!).ToList();

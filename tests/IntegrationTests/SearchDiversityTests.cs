@@ -13,13 +13,7 @@ public class SearchDiversityTests(SearchApiFixture fixture) : IClassFixture<Sear
 {
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
-    private async Task<JsonElement> SearchAsync(object body, HttpStatusCode expected = HttpStatusCode.OK)
-    {
-        var response = await fixture.Http.PostAsJsonAsync("/search", body, Token);
-        var json = await response.Content.ReadFromJsonAsync<JsonElement>(Token);
-        Assert.True(response.StatusCode == expected, $"{(int)response.StatusCode}: {json}");
-        return json;
-    }
+    private Task<JsonElement> SearchAsync(object body, HttpStatusCode expected = HttpStatusCode.OK) => fixture.PostSearchAsync(body, expected);
 
     private static List<(string DocumentId, long ChunkId, double Score)> Results(JsonElement answer) =>
         answer.GetProperty("results").EnumerateArray()
