@@ -75,4 +75,23 @@ public sealed class EmbeddingModelOptions
 
     /// <summary>OpenAI only: send <c>dimensions</c> in the request (models that can shorten their vectors, such as text-embedding-3-*); false by default.</summary>
     public bool SendDimensions { get; set; }
+
+    /// <summary>
+    /// Distance the model's vectors are indexed and searched with: <c>cosine</c> (default), <c>l2</c> or
+    /// <c>inner_product</c>. Vectors are unit length, so all three rank alike; the score differs
+    /// (cosine similarity, 1 / (1 + L2 distance), inner product).
+    /// </summary>
+    public string Distance { get; set; } = "cosine";
+
+    /// <summary>Index method: <c>hnsw</c> (default) or <c>ivfflat</c> (smaller and faster to build, lower recall).</summary>
+    public string Index { get; set; } = "hnsw";
+
+    /// <summary>HNSW <c>m</c> (links per node), 2..100; 16 by default.</summary>
+    public int HnswM { get; set; } = VectorStore.Indexing.VectorIndexSettings.DefaultHnswM;
+
+    /// <summary>HNSW <c>ef_construction</c> (candidate list while building), 4..1000 and at least 2 × m; 64 by default.</summary>
+    public int HnswEfConstruction { get; set; } = VectorStore.Indexing.VectorIndexSettings.DefaultHnswEfConstruction;
+
+    /// <summary>IVFFlat <c>lists</c>, 1..32768; null (default) = rows / 1000 up to 1M rows, √rows above, computed when the index is built.</summary>
+    public int? IvfflatLists { get; set; }
 }

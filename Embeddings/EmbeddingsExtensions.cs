@@ -48,7 +48,7 @@ public static class EmbeddingsExtensions
     /// <summary>
     /// Start-up step of every service: applies schema migrations (waiting for PostgreSQL, see
     /// <see cref="VectorStoreExtensions.MigrateVectorStoreAsync"/>), registers every configured model with its
-    /// HNSW index, and on a database without an active model makes the primary model active.
+    /// vector index, and on a database without an active model makes the primary model active.
     /// </summary>
     /// <exception cref="InvalidOperationException">The embedding configuration is invalid (see <see cref="EmbeddingModelCatalog.FromConfiguration"/>).</exception>
     public static async Task PrepareVectorStoreAsync(this IServiceProvider services, CancellationToken cancellationToken = default)
@@ -61,10 +61,10 @@ public static class EmbeddingsExtensions
         foreach (var configured in catalog.Models)
         {
             _ = configured.Generator; // builds it now, so an out-of-range setting stops the service at start
-            var model = await store.EnsureAsync(configured.Provider, configured.Name, configured.Dimensions, cancellationToken);
+            var model = await store.EnsureAsync(configured.Provider, configured.Name, configured.Dimensions, configured.Index, cancellationToken);
             registered.Add(model);
-            logger.LogInformation("Embedding model {Model} (provider {Provider}, from {ConfigurationKey}) is model {ModelId}",
-                model.Key, model.Provider, configured.ConfigurationKey, model.Id);
+            logger.LogInformation("Embedding model {Model} (provider {Provider}, from {ConfigurationKey}) is model {ModelId}; index {Index} ({IndexSettings})",
+                model.Key, model.Provider, configured.ConfigurationKey, model.Id, model.IndexName, model.Index.Describe());
         }
 
         var active = await store.ActivateIfNoneActiveAsync(registered[0].Id, cancellationToken);

@@ -1,24 +1,27 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
+using VectorPipeline.VectorStore.Indexing;
 
 namespace VectorPipeline.VectorStore;
 
 /// <summary>An embedding model as registered in <c>embedding_models</c>.</summary>
-/// <param name="Id">Primary key; also names the model's HNSW index (<c>embeddings_hnsw_m{Id}</c>).</param>
+/// <param name="Id">Primary key.</param>
 /// <param name="Provider">Provider that last registered it (<c>offline</c>, <c>ollama</c>, <c>openai</c>, <c>http</c>); informational.</param>
 /// <param name="Name">Model name as the provider knows it.</param>
 /// <param name="Dimensions">Vector length every embedding of this model has.</param>
-public sealed record EmbeddingModel(int Id, string Provider, string Name, int Dimensions)
+/// <param name="Index">
+/// Distance and index of the model's vectors as built (for IVFFlat, <see cref="VectorIndexSettings.IvfFlatLists"/>
+/// is the number the index was built with; null only before its first build).
+/// </param>
+/// <param name="IndexName">The partial index holding the model's vectors now (for example <c>embeddings_hnsw_m3</c>).</param>
+public sealed record EmbeddingModel(int Id, string Provider, string Name, int Dimensions, VectorIndexSettings Index, string IndexName)
 {
     /// <summary>
     /// The model's public name, <c>{name}@{dimensions}</c> (for example <c>nomic-embed-text@768</c>): a model
     /// is identified by its name and dimensions, whichever server provides it.
     /// </summary>
     public string Key => FormatKey(Name, Dimensions);
-
-    /// <summary>Name of the partial HNSW cosine index that holds this model's vectors.</summary>
-    public string IndexName => $"embeddings_hnsw_m{Id}";
 
     /// <summary>
     /// The SQL expression the model's index is built on and that queries must repeat verbatim for the
@@ -71,20 +74,52 @@ public sealed class ModelNotReadyException(EmbeddingModelState state)
     public EmbeddingModelState State { get; } = state;
 }
 
+/// <summary>When <see cref="EmbeddingModelStore.RebuildIndexAsync"/> builds a model's index.</summary>
+public enum IndexBuild
+{
+    /// <summary>Only when the index does not exist or is invalid (registration).</summary>
+    WhenMissing,
+
+    /// <summary>Also when its settings differ from the desired ones, or its IVFFlat lists no longer fit the row count (maintenance).</summary>
+    WhenOutdated,
+
+    /// <summary>Always (an operator asked for it, for example after a bulk load into an IVFFlat model).</summary>
+    Always,
+}
+
+/// <summary>What <see cref="EmbeddingModelStore.RebuildIndexAsync"/> did.</summary>
+public enum IndexBuildOutcome
+{
+    /// <summary>The index already served the settings.</summary>
+    NotNeeded,
+
+    /// <summary>A new index was built and is in use.</summary>
+    Built,
+
+    /// <summary>Another process is building this model's index; nothing was done.</summary>
+    Busy,
+
+    /// <summary>There is no such model.</summary>
+    NotFound,
+}
+
 /// <summary>
-/// Registers embedding models with their partial HNSW cosine index and drives their lifecycle:
+/// Registers embedding models with their partial vector index and drives their lifecycle:
 /// registered → enabled (backfilling) → ready → active, and dropped when no longer wanted.
 /// </summary>
 public sealed class EmbeddingModelStore(NpgsqlDataSource dataSource, ILogger<EmbeddingModelStore>? logger = null)
 {
-    /// <summary>Largest dimensions pgvector's HNSW index accepts for the <c>vector</c> type.</summary>
+    /// <summary>Largest dimensions pgvector's HNSW and IVFFlat indexes accept for the <c>vector</c> type.</summary>
     public const int MaxIndexedDimensions = 2000;
 
     private const long RegistrationLockKey = 0x5650_4D4F_4445_4C53; // "VPMODELS"
     private const int IndexLockClass = 0x5650_4D49; // "VPMI"; the second key is the model id
 
-    private const string StateColumns = """
-        m.id, m.provider, m.name, m.dimensions, m.enabled, m.active, m.activate_when_complete,
+    private const string ModelColumns =
+        "m.id, m.provider, m.name, m.dimensions, m.distance, m.index_method, m.hnsw_m, m.hnsw_ef_construction, m.ivfflat_lists, m.index_name";
+
+    private const string StateColumns = ModelColumns + """
+        , m.enabled, m.active, m.activate_when_complete,
         m.backfill_requested_at, m.backfill_completed_at,
         (SELECT count(*) FROM embeddings e WHERE e.model_id = m.id),
         (SELECT count(DISTINCT x.chunk_id) FROM embedding_errors x WHERE x.model_id = m.id
@@ -95,18 +130,24 @@ public sealed class EmbeddingModelStore(NpgsqlDataSource dataSource, ILogger<Emb
     private readonly ILogger _logger = logger ?? NullLogger<EmbeddingModelStore>.Instance;
 
     /// <summary>
-    /// Returns the model's row (identified by name and dimensions), creating it when missing, then makes
-    /// sure its partial HNSW index (<c>USING hnsw ((embedding::vector(N)) vector_cosine_ops) WHERE
-    /// model_id = id</c>) exists. The index is built with <c>CREATE INDEX CONCURRENTLY</c>, so searches and
-    /// embedding writes go on while it builds; one process builds it (a try-lock), the others go on.
+    /// Returns the model's row (identified by name and dimensions), creating it with <paramref name="index"/>
+    /// when missing, then makes sure its partial index (for example <c>USING hnsw ((embedding::vector(N))
+    /// vector_cosine_ops) WITH (m = 16, ef_construction = 64) WHERE model_id = id</c>) exists. A missing or
+    /// invalid index is built with <c>CREATE INDEX CONCURRENTLY</c>, so searches and embedding writes go on
+    /// while it builds; one process builds it (a try-lock), the others go on. An existing index built with
+    /// other settings is left in place (with a warning): changing the settings of a model that has vectors
+    /// means a rebuild, which <see cref="RebuildIndexAsync"/> does without blocking searches.
     /// Safe to call from many processes at once.
     /// </summary>
     /// <param name="provider">Provider reaching the model; recorded, not part of the identity.</param>
     /// <param name="name">Model name.</param>
     /// <param name="dimensions">Vector length, 1..2000.</param>
+    /// <param name="index">Distance and index settings for a new model; <see cref="VectorIndexSettings.Default"/> when null.</param>
     /// <param name="cancellationToken">Cancels the work.</param>
-    /// <exception cref="ArgumentOutOfRangeException">Dimensions outside 1..2000 (HNSW's limit for <c>vector</c>).</exception>
-    public async Task<EmbeddingModel> EnsureAsync(string provider, string name, int dimensions, CancellationToken cancellationToken = default)
+    /// <exception cref="ArgumentOutOfRangeException">Dimensions outside 1..2000 (the HNSW and IVFFlat limit for <c>vector</c>).</exception>
+    /// <exception cref="ArgumentException">An index parameter is out of range (see <see cref="VectorIndexSettings.Validate"/>).</exception>
+    public async Task<EmbeddingModel> EnsureAsync(string provider, string name, int dimensions, VectorIndexSettings? index = null,
+        CancellationToken cancellationToken = default)
     {
         if (dimensions is < 1 or > MaxIndexedDimensions)
         {
@@ -114,25 +155,50 @@ public sealed class EmbeddingModelStore(NpgsqlDataSource dataSource, ILogger<Emb
                 $"Embedding dimensions must be between 1 and {MaxIndexedDimensions} (pgvector's HNSW limit for the vector type).");
         }
 
-        EmbeddingModel model;
+        index = (index ?? VectorIndexSettings.Default).Validate();
+        int id;
         await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
         await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
         {
             await LockRegistrationAsync(connection, transaction, cancellationToken);
-            await using var upsert = new NpgsqlCommand("""
-                INSERT INTO embedding_models (provider, name, dimensions) VALUES ($1, $2, $3)
+            await using (var upsert = new NpgsqlCommand("""
+                INSERT INTO embedding_models (provider, name, dimensions, distance, index_method, hnsw_m, hnsw_ef_construction, ivfflat_lists)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
                 ON CONFLICT (name, dimensions) DO UPDATE SET provider = excluded.provider
                 RETURNING id
-                """, connection, transaction);
-            upsert.Parameters.AddWithValue(provider);
-            upsert.Parameters.AddWithValue(name);
-            upsert.Parameters.AddWithValue(dimensions);
-            model = new EmbeddingModel((int)(await upsert.ExecuteScalarAsync(cancellationToken))!, provider, name, dimensions);
+                """, connection, transaction))
+            {
+                upsert.Parameters.AddWithValue(provider);
+                upsert.Parameters.AddWithValue(name);
+                upsert.Parameters.AddWithValue(dimensions);
+                upsert.Parameters.AddWithValue(index.DistanceName);
+                upsert.Parameters.AddWithValue(index.MethodName);
+                upsert.Parameters.AddWithValue(index.HnswM);
+                upsert.Parameters.AddWithValue(index.HnswEfConstruction);
+                upsert.Parameters.AddWithValue(NpgsqlTypes.NpgsqlDbType.Integer, (object?)index.IvfFlatLists ?? DBNull.Value);
+                id = (int)(await upsert.ExecuteScalarAsync(cancellationToken))!;
+            }
+
+            await using (var setIndexName = new NpgsqlCommand("UPDATE embedding_models SET index_name = $2 WHERE id = $1 AND index_name IS NULL", connection, transaction))
+            {
+                setIndexName.Parameters.AddWithValue(id);
+                setIndexName.Parameters.AddWithValue($"embeddings_{index.MethodName}_m{id}");
+                await setIndexName.ExecuteNonQueryAsync(cancellationToken);
+            }
+
             await transaction.CommitAsync(cancellationToken);
         }
 
-        await EnsureIndexAsync(model, cancellationToken);
-        return model;
+        var model = (await FindAsync(id, cancellationToken))!;
+        if (!index.IsSatisfiedBy(model.Index))
+        {
+            _logger.LogWarning(
+                "Model {Model} is configured for an index with {Configured} but its index {Index} was built with {Built}; it is rebuilt in the background by Ingest.Api (or POST /models/{{model}}/reindex)",
+                model.Key, index.Describe(), model.IndexName, model.Index.Describe());
+        }
+
+        await RebuildIndexAsync(model.Id, model.Index, IndexBuild.WhenMissing, cancellationToken);
+        return (await FindAsync(id, cancellationToken))!;
     }
 
     /// <summary>
@@ -332,7 +398,7 @@ public sealed class EmbeddingModelStore(NpgsqlDataSource dataSource, ILogger<Emb
     }
 
     /// <summary>
-    /// Drops a model that is not active: it stops being embedded, its HNSW index is dropped
+    /// Drops a model that is not active: it stops being embedded, its vector index (and any left over from a rebuild) is dropped
     /// (<c>DROP INDEX CONCURRENTLY</c>, searches on other models go on), then its embeddings and errors
     /// are deleted in batches of 10,000 rows, then its row.
     /// </summary>
@@ -360,9 +426,9 @@ public sealed class EmbeddingModelStore(NpgsqlDataSource dataSource, ILogger<Emb
             await transaction.CommitAsync(cancellationToken);
         }
 
-        await using (var drop = dataSource.CreateCommand($"DROP INDEX CONCURRENTLY IF EXISTS {model.IndexName}"))
+        await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
         {
-            await drop.ExecuteNonQueryAsync(cancellationToken);
+            await DropStrayIndexesAsync(connection, id, keep: null, cancellationToken);
         }
 
         foreach (var table in new[] { "embeddings", "embedding_errors" })
@@ -410,68 +476,239 @@ public sealed class EmbeddingModelStore(NpgsqlDataSource dataSource, ILogger<Emb
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    // CREATE INDEX CONCURRENTLY cannot run in a transaction and waits for every older transaction, so it
-    // must not wait behind an advisory lock that other sessions queue for inside transactions: a
-    // session-level try-lock per model elects one builder and everyone else goes on. A build that died half-way
-    // leaves an invalid index, which the next builder drops and rebuilds.
-    private async Task EnsureIndexAsync(EmbeddingModel model, CancellationToken cancellationToken)
+    /// <summary>
+    /// Builds the model's index with <paramref name="desired"/> settings when <paramref name="when"/> says so,
+    /// without a moment in which searches find no index: a new index is built next to the old one with
+    /// <c>CREATE INDEX CONCURRENTLY</c> (writes go on), then the model row switches to it in one transaction
+    /// (searches read the row per query, so they move to the new operator and index at once), then the old
+    /// index is dropped with <c>DROP INDEX CONCURRENTLY</c>. IVFFlat lists left to the row count are
+    /// computed from the model's vectors now (<see cref="VectorIndexSettings.ListsFor"/>). One process
+    /// builds a model's index at a time (a session try-lock; the others get <see cref="IndexBuildOutcome.Busy"/>).
+    /// A build that died half-way leaves an invalid or orphaned index, which the next build drops.
+    /// </summary>
+    /// <param name="id">The model.</param>
+    /// <param name="desired">Distance, method and parameters to build with.</param>
+    /// <param name="when">Build only when the index is missing, also when it is outdated, or always.</param>
+    /// <param name="cancellationToken">Cancels the build (an interrupted build leaves an invalid index behind, dropped by the next build).</param>
+    /// <exception cref="ArgumentException">A parameter of <paramref name="desired"/> is out of range.</exception>
+    public async Task<IndexBuildOutcome> RebuildIndexAsync(int id, VectorIndexSettings desired, IndexBuild when, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(desired);
+        desired.Validate();
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        if (await GetIndexValidityAsync(connection, model, cancellationToken) == true)
+        var model = await FindAsync(id, cancellationToken);
+        if (model is null)
         {
-            return;
+            return IndexBuildOutcome.NotFound;
         }
 
-        await using (var tryLock = new NpgsqlCommand($"SELECT pg_try_advisory_lock({IndexLockClass}, {model.Id})", connection))
+        if (when != IndexBuild.Always && await GetBuildReasonAsync(connection, model, desired, when, cancellationToken) is null)
+        {
+            return IndexBuildOutcome.NotNeeded;
+        }
+
+        // CREATE INDEX CONCURRENTLY cannot run in a transaction and waits for every older transaction, so it
+        // must not wait behind an advisory lock that other sessions queue for inside transactions: a
+        // session-level try-lock per model elects one builder and everyone else goes on.
+        await using (var tryLock = new NpgsqlCommand($"SELECT pg_try_advisory_lock({IndexLockClass}, {id})", connection))
         {
             if (!(bool)(await tryLock.ExecuteScalarAsync(cancellationToken))!)
             {
-                _logger.LogInformation("Another process is building index {Index}; not waiting for it", model.IndexName);
-                return;
+                _logger.LogInformation("Another process is building the index of model {Model}; not waiting for it", model.Key);
+                return IndexBuildOutcome.Busy;
             }
         }
 
         try
         {
-            var valid = await GetIndexValidityAsync(connection, model, cancellationToken);
-            if (valid == true)
+            model = await FindAsync(id, cancellationToken);
+            if (model is null)
             {
-                return;
+                return IndexBuildOutcome.NotFound;
             }
 
-            if (valid == false)
+            var reason = when == IndexBuild.Always ? "a rebuild was asked for" : await GetBuildReasonAsync(connection, model, desired, when, cancellationToken);
+            if (reason is null)
             {
-                _logger.LogWarning("Index {Index} is invalid (an earlier build stopped half-way); rebuilding it", model.IndexName);
-                await using var drop = new NpgsqlCommand($"DROP INDEX CONCURRENTLY IF EXISTS {model.IndexName}", connection);
-                await drop.ExecuteNonQueryAsync(cancellationToken);
+                await DropStrayIndexesAsync(connection, model.Id, model.IndexName, cancellationToken);
+                return IndexBuildOutcome.NotNeeded;
             }
 
-            // Identifiers and numbers below come from the database row, never from user input.
-            await using var create = new NpgsqlCommand(
-                $"CREATE INDEX CONCURRENTLY IF NOT EXISTS {model.IndexName} ON embeddings USING hnsw ({model.VectorExpression} vector_cosine_ops) WHERE model_id = {model.Id}",
-                connection);
-            create.CommandTimeout = 0;
-            await create.ExecuteNonQueryAsync(cancellationToken);
+            var rows = await CountEmbeddingsAsync(connection, id, cancellationToken);
+            var target = desired with
+            {
+                IvfFlatLists = desired.Method == VectorIndexMethod.IvfFlat ? desired.IvfFlatLists ?? VectorIndexSettings.ListsFor(rows) : null,
+            };
+            var current = await GetIndexValidityAsync(connection, model.IndexName, cancellationToken);
+            if (current == false)
+            {
+                await ExecuteAsync(connection, $"DROP INDEX CONCURRENTLY IF EXISTS {model.IndexName}", cancellationToken);
+                current = null;
+            }
+
+            // Nothing to keep serving searches: build under the recorded name (when it names the method).
+            var name = current is null && model.IndexName.StartsWith($"embeddings_{target.MethodName}_m", StringComparison.Ordinal)
+                ? model.IndexName
+                : await NewIndexNameAsync(connection, model, target, cancellationToken);
+            _logger.LogInformation("Building index {Index} of model {Model} ({Settings}) over {Rows} vectors: {Reason}",
+                name, model.Key, target.Describe(), rows, reason);
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+
+            // Identifiers and numbers below come from the database row and validated settings, never from user input.
+            await ExecuteAsync(connection,
+                $"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON embeddings USING {target.MethodName} ({model.VectorExpression} {target.OperatorClass}) " +
+                $"WITH ({target.StorageParameters(target.IvfFlatLists ?? 1)}) WHERE model_id = {id}",
+                cancellationToken);
+
+            await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
+            {
+                await LockRegistrationAsync(connection, transaction, cancellationToken);
+                await using var update = new NpgsqlCommand("""
+                    UPDATE embedding_models SET distance = $2, index_method = $3, hnsw_m = $4, hnsw_ef_construction = $5,
+                           ivfflat_lists = $6, index_name = $7
+                     WHERE id = $1
+                    """, connection, transaction);
+                update.Parameters.AddWithValue(id);
+                update.Parameters.AddWithValue(target.DistanceName);
+                update.Parameters.AddWithValue(target.MethodName);
+                update.Parameters.AddWithValue(target.HnswM);
+                update.Parameters.AddWithValue(target.HnswEfConstruction);
+                update.Parameters.AddWithValue(NpgsqlTypes.NpgsqlDbType.Integer, (object?)target.IvfFlatLists ?? DBNull.Value);
+                update.Parameters.AddWithValue(name);
+                await update.ExecuteNonQueryAsync(cancellationToken);
+                await transaction.CommitAsync(cancellationToken);
+            }
+
+            await DropStrayIndexesAsync(connection, id, name, cancellationToken);
+            _logger.LogInformation("Index {Index} of model {Model} is in use ({Settings}); built in {Seconds:F1} s",
+                name, model.Key, target.Describe(), System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
+            return IndexBuildOutcome.Built;
         }
         finally
         {
-            await using var unlock = new NpgsqlCommand($"SELECT pg_advisory_unlock({IndexLockClass}, {model.Id})", connection);
+            await using var unlock = new NpgsqlCommand($"SELECT pg_advisory_unlock({IndexLockClass}, {id})", connection);
             await unlock.ExecuteNonQueryAsync(CancellationToken.None);
         }
     }
 
-    private static async Task<bool?> GetIndexValidityAsync(NpgsqlConnection connection, EmbeddingModel model, CancellationToken cancellationToken)
+    /// <summary>
+    /// Why the model's index should be (re)built with <paramref name="desired"/>, or null when it serves them:
+    /// the index is missing or invalid; (unless <paramref name="when"/> is <see cref="IndexBuild.WhenMissing"/>)
+    /// its distance, method or parameters differ; or its IVFFlat lists, left to the row count, are off by a
+    /// factor of two or more from what the current number of vectors calls for.
+    /// </summary>
+    public async Task<string?> GetBuildReasonAsync(EmbeddingModel model, VectorIndexSettings desired, IndexBuild when, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return when == IndexBuild.Always ? "a rebuild was asked for" : await GetBuildReasonAsync(connection, model, desired, when, cancellationToken);
+    }
+
+    private static async Task<string?> GetBuildReasonAsync(NpgsqlConnection connection, EmbeddingModel model, VectorIndexSettings desired, IndexBuild when,
+        CancellationToken cancellationToken)
+    {
+        switch (await GetIndexValidityAsync(connection, model.IndexName, cancellationToken))
+        {
+            case null:
+                return $"index {model.IndexName} does not exist";
+            case false:
+                return $"index {model.IndexName} is invalid (an earlier build stopped half-way)";
+        }
+
+        if (when == IndexBuild.WhenMissing)
+        {
+            return null;
+        }
+
+        if (!desired.IsSatisfiedBy(model.Index))
+        {
+            return $"the configured index ({desired.Describe()}) differs from the built one ({model.Index.Describe()})";
+        }
+
+        if (desired is { Method: VectorIndexMethod.IvfFlat, IvfFlatLists: null } && model.Index.IvfFlatLists is { } built)
+        {
+            var rows = await CountEmbeddingsAsync(connection, model.Id, cancellationToken);
+            var wanted = VectorIndexSettings.ListsFor(rows);
+            if (wanted >= 2 * built || wanted * 2 <= built)
+            {
+                return $"it has {built} lists, and {rows} vectors call for {wanted}";
+            }
+        }
+
+        return null;
+    }
+
+    private static async Task<long> CountEmbeddingsAsync(NpgsqlConnection connection, int modelId, CancellationToken cancellationToken)
+    {
+        await using var count = new NpgsqlCommand("SELECT count(*) FROM embeddings WHERE model_id = $1", connection);
+        count.Parameters.AddWithValue(modelId);
+        return (long)(await count.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    // embeddings_{method}_m{id}, then _2, _3, ... : the first name that is neither the current index nor taken.
+    private static async Task<string> NewIndexNameAsync(NpgsqlConnection connection, EmbeddingModel model, VectorIndexSettings target, CancellationToken cancellationToken)
+    {
+        var stem = $"embeddings_{target.MethodName}_m{model.Id}";
+        for (var n = 1; ; n++)
+        {
+            var candidate = n == 1 ? stem : $"{stem}_{n}";
+            if (candidate != model.IndexName && await GetIndexValidityAsync(connection, candidate, cancellationToken) is null)
+            {
+                return candidate;
+            }
+        }
+    }
+
+    // Indexes of this model other than the one in use: left by a build that stopped before switching, or
+    // by a switch that stopped before dropping the old index.
+    private async Task DropStrayIndexesAsync(NpgsqlConnection connection, int modelId, string? keep, CancellationToken cancellationToken)
+    {
+        var stray = new List<string>();
+        await using (var find = new NpgsqlCommand("""
+            SELECT c.relname::text FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+             WHERE i.indrelid = 'embeddings'::regclass AND c.relname ~ $1 AND c.relname <> coalesce($2, '')
+            """, connection))
+        {
+            find.Parameters.AddWithValue($"^embeddings_(hnsw|ivfflat)_m{modelId}(_[0-9]+)?$");
+            find.Parameters.AddWithValue(NpgsqlTypes.NpgsqlDbType.Text, (object?)keep ?? DBNull.Value);
+            await using var reader = await find.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                stray.Add(reader.GetString(0));
+            }
+        }
+
+        foreach (var name in stray)
+        {
+            _logger.LogInformation("Dropping index {Index} of model {ModelId}: no longer in use", name, modelId);
+            await ExecuteAsync(connection, $"DROP INDEX CONCURRENTLY IF EXISTS {name}", cancellationToken);
+        }
+    }
+
+    private static async Task ExecuteAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(sql, connection) { CommandTimeout = 0 };
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static async Task<bool?> GetIndexValidityAsync(NpgsqlConnection connection, string indexName, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand(
             "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = $1 AND c.relnamespace = current_schema()::regnamespace",
             connection);
-        command.Parameters.AddWithValue(model.IndexName);
+        command.Parameters.AddWithValue(indexName);
         return await command.ExecuteScalarAsync(cancellationToken) as bool?;
     }
 
+    private static EmbeddingModel ReadModel(NpgsqlDataReader reader) => new(
+        reader.GetInt32(0), reader.GetString(1), reader.GetString(2), reader.GetInt32(3),
+        new VectorIndexSettings(
+            VectorIndexSettings.ParseDistance(reader.GetString(4)), VectorIndexSettings.ParseMethod(reader.GetString(5)),
+            reader.GetInt32(6), reader.GetInt32(7), reader.IsDBNull(8) ? null : reader.GetInt32(8)),
+        reader.GetString(9));
+
     private async Task<IReadOnlyList<EmbeddingModel>> QueryModelsAsync(string where, int? id, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand($"SELECT id, provider, name, dimensions FROM embedding_models {where} ORDER BY id");
+        await using var command = dataSource.CreateCommand($"SELECT {ModelColumns} FROM embedding_models m {where} ORDER BY m.id");
         if (id is not null)
         {
             command.Parameters.AddWithValue(id.Value);
@@ -481,7 +718,7 @@ public sealed class EmbeddingModelStore(NpgsqlDataSource dataSource, ILogger<Emb
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            models.Add(new EmbeddingModel(reader.GetInt32(0), reader.GetString(1), reader.GetString(2), reader.GetInt32(3)));
+            models.Add(ReadModel(reader));
         }
 
         return models;
@@ -494,11 +731,11 @@ public sealed class EmbeddingModelStore(NpgsqlDataSource dataSource, ILogger<Emb
         while (await reader.ReadAsync(cancellationToken))
         {
             states.Add(new EmbeddingModelState(
-                new EmbeddingModel(reader.GetInt32(0), reader.GetString(1), reader.GetString(2), reader.GetInt32(3)),
-                reader.GetBoolean(4), reader.GetBoolean(5), reader.GetBoolean(6),
-                reader.IsDBNull(7) ? null : reader.GetFieldValue<DateTimeOffset>(7),
-                reader.IsDBNull(8) ? null : reader.GetFieldValue<DateTimeOffset>(8),
-                reader.GetInt64(9), reader.GetInt64(10), reader.GetInt64(11)));
+                ReadModel(reader),
+                reader.GetBoolean(10), reader.GetBoolean(11), reader.GetBoolean(12),
+                reader.IsDBNull(13) ? null : reader.GetFieldValue<DateTimeOffset>(13),
+                reader.IsDBNull(14) ? null : reader.GetFieldValue<DateTimeOffset>(14),
+                reader.GetInt64(15), reader.GetInt64(16), reader.GetInt64(17)));
         }
 
         return states;

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 using VectorPipeline.Embeddings.Offline;
 using VectorPipeline.VectorStore;
+using VectorPipeline.VectorStore.Indexing;
 
 namespace VectorPipeline.Embeddings.Models;
 
@@ -139,6 +140,36 @@ public sealed class EmbeddingModelCatalog
 
         var (queryPrefix, documentPrefix) = KnownModelPrefixes.For(options.Model!);
         return new ModelEmbedder(key, options, options.QueryPrefix ?? queryPrefix, options.DocumentPrefix ?? documentPrefix,
-            () => EmbeddingGeneratorFactory.Create(options, key, loggerFactory));
+            () => EmbeddingGeneratorFactory.Create(options, key, loggerFactory), ResolveIndex(key, options));
+    }
+
+    private static VectorIndexSettings ResolveIndex(string key, EmbeddingModelOptions options)
+    {
+        VectorIndexSettings index;
+        try
+        {
+            index = new VectorIndexSettings(VectorIndexSettings.ParseDistance(options.Distance ?? "cosine"),
+                VectorIndexSettings.ParseMethod(options.Index ?? "hnsw"), options.HnswM, options.HnswEfConstruction, options.IvfflatLists);
+        }
+        catch (ArgumentException e)
+        {
+            var setting = e.Message.StartsWith("Unknown distance", StringComparison.Ordinal) ? "Distance" : "Index";
+            throw new InvalidOperationException($"{key}:{setting}: {e.Message}", e);
+        }
+
+        try
+        {
+            return index.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            var setting = e.ParamName switch
+            {
+                nameof(VectorIndexSettings.HnswM) => "HnswM",
+                nameof(VectorIndexSettings.HnswEfConstruction) => "HnswEfConstruction",
+                _ => "IvfflatLists",
+            };
+            throw new InvalidOperationException($"{key}:{setting}: {e.Message}", e);
+        }
     }
 }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.AI;
 using VectorPipeline.Embeddings.Providers;
+using VectorPipeline.VectorStore.Indexing;
 
 namespace VectorPipeline.Embeddings.Models;
 
@@ -19,9 +20,11 @@ public sealed class ModelEmbedder
     /// <param name="queryPrefix">Text put before each query.</param>
     /// <param name="documentPrefix">Text put before each chunk.</param>
     /// <param name="createGenerator">Builds the generator (HTTP client, resilience, batching, validation).</param>
+    /// <param name="index">Distance and index of the model's vectors; <see cref="VectorIndexSettings.Default"/> when null.</param>
     public ModelEmbedder(string configurationKey, EmbeddingModelOptions options, string queryPrefix, string documentPrefix,
-        Func<IEmbeddingGenerator<string, Embedding<float>>> createGenerator)
+        Func<IEmbeddingGenerator<string, Embedding<float>>> createGenerator, VectorIndexSettings? index = null)
     {
+        Index = index ?? VectorIndexSettings.Default;
         ConfigurationKey = configurationKey;
         Options = options;
         QueryPrefix = queryPrefix;
@@ -50,6 +53,9 @@ public sealed class ModelEmbedder
 
     /// <summary>The model key, <c>{name}@{dimensions}</c>, as <c>embedding_models</c> and the HTTP APIs name it.</summary>
     public string Key => VectorStore.EmbeddingModel.FormatKey(Name, Dimensions);
+
+    /// <summary>Distance and index the model's vectors should have (<c>Distance</c>, <c>Index</c>, <c>HnswM</c>, <c>HnswEfConstruction</c>, <c>IvfflatLists</c>).</summary>
+    public VectorIndexSettings Index { get; }
 
     /// <summary>Text put before each query.</summary>
     public string QueryPrefix { get; }

@@ -23,4 +23,15 @@ public sealed record BackfillProgressResponse(long Embedded, long Failed, long T
 /// <param name="Status"><c>active</c> (searches use it by default), <c>backfilling</c>, <c>ready</c> (every chunk embedded, not active) or <c>registered</c> (known, not embedding).</param>
 /// <param name="Enabled">Workers embed new and changed chunks with it.</param>
 /// <param name="Backfill">Progress over all stored chunks.</param>
-public sealed record ModelResponse(int Id, string Key, string Name, int Dimensions, string Provider, string Status, bool Enabled, BackfillProgressResponse Backfill);
+/// <param name="Index">The vector index holding the model's vectors, as built.</param>
+public sealed record ModelResponse(int Id, string Key, string Name, int Dimensions, string Provider, string Status, bool Enabled,
+    BackfillProgressResponse Backfill, VectorIndexResponse Index);
+
+/// <summary>A model's vector index, as built.</summary>
+/// <param name="Name">PostgreSQL index name (changes when the index is rebuilt).</param>
+/// <param name="Method"><c>hnsw</c> or <c>ivfflat</c>.</param>
+/// <param name="Distance"><c>cosine</c>, <c>l2</c> or <c>inner_product</c>: the operator class of the index and the operator of searches.</param>
+/// <param name="M">HNSW <c>m</c>; null for IVFFlat.</param>
+/// <param name="EfConstruction">HNSW <c>ef_construction</c>; null for IVFFlat.</param>
+/// <param name="Lists">IVFFlat <c>lists</c>; null for HNSW.</param>
+public sealed record VectorIndexResponse(string Name, string Method, string Distance, int? M, int? EfConstruction, int? Lists);

@@ -1,18 +1,20 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using VectorPipeline.Ingest.Backfill;
+using VectorPipeline.Ingest.Indexing;
 using VectorPipeline.VectorStore;
+using VectorPipeline.VectorStore.Indexing;
 
 namespace VectorPipeline.Ingest.Apis;
 
 /// <summary>
 /// The <c>/models</c> endpoints of Ingest.Api: list the embedding models, backfill one, make it the
-/// active one, drop one. A model is named in the path by its key <c>{name}@{dimensions}</c> (escape a
+/// active one, rebuild its vector index, drop one. A model is named in the path by its key <c>{name}@{dimensions}</c> (escape a
 /// <c>/</c> in the name as <c>%2F</c>), its id, or its name when unambiguous.
 /// </summary>
 public static class ModelsApi
 {
-    /// <summary>Maps <c>GET /models</c>, <c>GET /models/{model}</c>, <c>POST /models/{model}/backfill</c>, <c>POST /models/{model}/activate</c> and <c>DELETE /models/{model}</c>.</summary>
+    /// <summary>Maps <c>GET /models</c>, <c>GET /models/{model}</c>, <c>POST /models/{model}/backfill</c>, <c>POST /models/{model}/activate</c>, <c>POST /models/{model}/reindex</c> and <c>DELETE /models/{model}</c>.</summary>
     public static IEndpointRouteBuilder MapModelsApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/models").WithTags("Models");
@@ -24,6 +26,8 @@ public static class ModelsApi
             .WithSummary("Embed every stored chunk with the model in the background; new documents are embedded with it from now on.");
         api.MapPost("/{model}/activate", Activate).WithName("ActivateModel")
             .WithSummary("Make a fully backfilled model the one searches use by default.");
+        api.MapPost("/{model}/reindex", Reindex).WithName("ReindexModel")
+            .WithSummary("Rebuild the model's vector index with its configured settings (IVFFlat lists from the current row count) without pausing searches.");
         api.MapDelete("/{model}", Drop).WithName("DropModel")
             .WithSummary("Drop an inactive model with its embeddings and HNSW index.");
         return app;
@@ -90,6 +94,34 @@ public static class ModelsApi
         return TypedResults.Ok(ToResponse((await models.GetStateAsync(found.Id, cancellationToken))!));
     }
 
+    /// <summary>
+    /// Handles <c>POST /models/{model}/reindex</c>: builds a new index for the model beside the old one, switches
+    /// searches to it and drops the old one; answers 200 with the model (and its new index) when done, 409 when
+    /// another process is building this model's index now. Useful after a bulk load into an IVFFlat model,
+    /// whose lists are computed from the row count when the index is built. The build keeps going if the client
+    /// disconnects, so a gateway timeout does not waste it.
+    /// </summary>
+    public static async Task<Results<Ok<ModelResponse>, ProblemHttpResult>> Reindex(string model, EmbeddingModelStore models,
+        VectorIndexMaintenance maintenance, IHostApplicationLifetime lifetime, CancellationToken cancellationToken)
+    {
+        var (found, problem) = await ResolveAsync(model, models, cancellationToken);
+        if (found is null)
+        {
+            return problem!;
+        }
+
+        var outcome = await maintenance.RebuildAsync(found, lifetime.ApplicationStopping);
+        return outcome switch
+        {
+            IndexBuildOutcome.Busy => TypedResults.Problem(title: "Index build in progress",
+                detail: $"Another process is building the index of model {found.Key}; try again when it is done (GET /models/{{model}} shows the index in use).",
+                statusCode: StatusCodes.Status409Conflict),
+            IndexBuildOutcome.NotFound => TypedResults.Problem(title: "Model not found", detail: $"Model {found.Key} was dropped meanwhile.",
+                statusCode: StatusCodes.Status404NotFound),
+            _ => TypedResults.Ok(ToResponse((await models.GetStateAsync(found.Id, cancellationToken))!)),
+        };
+    }
+
     /// <summary>Handles <c>DELETE /models/{model}</c>: 204 once the model, its embeddings and its index are gone; 409 for the active model.</summary>
     public static async Task<Results<NoContent, ProblemHttpResult>> Drop(string model, EmbeddingModelStore models, CancellationToken cancellationToken)
     {
@@ -135,5 +167,13 @@ public static class ModelsApi
     private static ModelResponse ToResponse(EmbeddingModelState state) => new(
         state.Model.Id, state.Model.Key, state.Model.Name, state.Model.Dimensions, state.Model.Provider, state.Status, state.Enabled,
         new BackfillProgressResponse(state.Embedded, state.Failed, state.TotalChunks, Math.Floor(state.Progress * 1000) / 10,
-            state.BackfillRequestedAt, state.BackfillCompletedAt, state.ActivateWhenComplete));
+            state.BackfillRequestedAt, state.BackfillCompletedAt, state.ActivateWhenComplete),
+        ToResponse(state.Model));
+
+    private static VectorIndexResponse ToResponse(EmbeddingModel model)
+    {
+        var hnsw = model.Index.Method == VectorIndexMethod.Hnsw;
+        return new VectorIndexResponse(model.IndexName, model.Index.MethodName, model.Index.DistanceName,
+            hnsw ? model.Index.HnswM : null, hnsw ? model.Index.HnswEfConstruction : null, hnsw ? null : model.Index.IvfFlatLists);
+    }
 }

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using VectorPipeline.Embeddings;
 using VectorPipeline.Ingest.Backfill;
 using VectorPipeline.Ingest.Chunking;
+using VectorPipeline.Ingest.Indexing;
 using VectorPipeline.Ingest.OpenApi;
 using VectorPipeline.Messaging;
 using VectorPipeline.VectorStore;
@@ -11,7 +12,7 @@ namespace VectorPipeline.Ingest.Extensions;
 /// <summary>Ingest.Api's wiring.</summary>
 public static class Extensions
 {
-    /// <summary>Adds the vector store, the embedding model catalog, the splitter, the bus (publish only), the backfill service, problem details and the OpenAPI document's title, description and examples.</summary>
+    /// <summary>Adds the vector store, the embedding model catalog, the splitter, the bus (publish only), the backfill and vector index maintenance services, problem details and the OpenAPI document's title, description and examples.</summary>
     public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
     {
         builder.AddVectorStore();
@@ -24,6 +25,10 @@ public static class Extensions
             .Validate(o => { o.Validate(); return true; }).ValidateOnStart();
         builder.Services.AddSingleton<BackfillService>();
         builder.Services.AddHostedService(services => services.GetRequiredService<BackfillService>());
+        builder.Services.AddOptions<VectorIndexOptions>().BindConfiguration(VectorIndexOptions.SectionName)
+            .Validate(o => { o.Validate(); return true; }).ValidateOnStart();
+        builder.Services.AddSingleton<VectorIndexMaintenance>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<VectorIndexMaintenance>());
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi(options => IngestApiOpenApi.Configure(options));
         return builder;

@@ -65,7 +65,8 @@ public sealed class IngestApiExamples : IOpenApiOperationTransformer
 
     /// <summary>Example answer of <c>POST /models/{model}/backfill</c>, just after the request.</summary>
     public static ModelResponse Backfilling { get; } = new(2, ExampleModel, "nomic-embed-text", 768, "ollama", "backfilling", true,
-        new BackfillProgressResponse(0, 0, 1520, 0, new DateTimeOffset(2026, 1, 15, 9, 30, 0, TimeSpan.Zero), null, true));
+        new BackfillProgressResponse(0, 0, 1520, 0, new DateTimeOffset(2026, 1, 15, 9, 30, 0, TimeSpan.Zero), null, true),
+        new VectorIndexResponse("embeddings_hnsw_m2", "hnsw", "cosine", 16, 64, null));
 
     /// <inheritdoc />
     public async Task TransformAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
@@ -86,7 +87,7 @@ public sealed class IngestApiExamples : IOpenApiOperationTransformer
                 break;
         }
 
-        if (name is "GetModel" or "BackfillModel" or "ActivateModel" or "DropModel")
+        if (name is "GetModel" or "BackfillModel" or "ActivateModel" or "ReindexModel" or "DropModel")
         {
             DescribeModelParameter(operation);
             await operation.AddProblemResponseAsync(context, StatusCodes.Status400BadRequest,
@@ -98,6 +99,12 @@ public sealed class IngestApiExamples : IOpenApiOperationTransformer
         {
             await operation.AddProblemResponseAsync(context, StatusCodes.Status409Conflict,
                 "Some chunks have no embedding of the model yet; the answer carries embedded and total.", cancellationToken);
+        }
+
+        if (name is "ReindexModel")
+        {
+            await operation.AddProblemResponseAsync(context, StatusCodes.Status409Conflict,
+                "Another process is building this model's index now; try again when it is done.", cancellationToken);
         }
 
         if (name is "DropModel")

@@ -5,7 +5,11 @@ namespace VectorPipeline.Search.Apis;
 /// <summary>Body of <c>POST /search</c>.</summary>
 /// <param name="Query">The text to search for (required, not blank, at most <c>Search:MaxQueryChars</c>).</param>
 /// <param name="TopK">Number of chunks to return, 1..<c>Search:MaxTopK</c>; 10 by default.</param>
-/// <param name="MinScore">Smallest score to return, compared with the mode's score (vector: cosine similarity −1..1; keyword: <c>ts_rank_cd</c> ≥ 0; hybrid: fused score); none by default.</param>
+/// <param name="MinScore">
+/// Smallest score to return, compared with the mode's score (vector: by the model's distance, cosine
+/// similarity −1..1, inner product −1..1 or 1 / (1 + L2 distance) 0..1; keyword: <c>ts_rank_cd</c> ≥ 0; hybrid:
+/// fused score); none by default.
+/// </param>
 /// <param name="Mode"><c>vector</c> (default), <c>keyword</c> or <c>hybrid</c>.</param>
 /// <param name="Model">
 /// The embedding model to search: its key <c>{name}@{dimensions}</c> (as <c>GET /models</c> and this response
@@ -13,7 +17,11 @@ namespace VectorPipeline.Search.Apis;
 /// same model, so one search never mixes models.
 /// </param>
 /// <param name="Filter">Documents to search: <c>documentIds</c>, <c>source</c>, <c>metadata</c> conditions (see README, "Search").</param>
-/// <param name="EfSearch">HNSW <c>ef_search</c> for this request, 1..1000; <c>Search:EfSearch</c> by default.</param>
+/// <param name="EfSearch">HNSW <c>ef_search</c> for this request, 1..1000; <c>Search:EfSearch</c> by default. Ignored for IVFFlat models.</param>
+/// <param name="Probes">
+/// IVFFlat <c>ivfflat.probes</c> (lists scanned; more = better recall, slower) for this request, 1..32768,
+/// capped at the index's lists; <c>Search:IvfflatProbes</c>, else √lists, by default. Ignored for HNSW models.
+/// </param>
 /// <param name="RrfK">Hybrid: the reciprocal rank fusion constant k, 1..1000; 60 by default.</param>
 /// <param name="Weights">Hybrid: weight of each list in the fusion; 1 and 1 by default.</param>
 /// <param name="Mmr">
@@ -21,13 +29,14 @@ namespace VectorPipeline.Search.Apis;
 /// absent: plain relevance order. Refused (400 <c>mmr</c>) in keyword mode, which has no vectors to compare.
 /// </param>
 /// <param name="Exact">
-/// Vector mode only (400 <c>exact</c> otherwise): <c>true</c> searches without the HNSW index, an exact scan of
-/// every embedding of the model that passes the filter (cost linear in their number). Meant for measuring the
-/// index's recall and for very selective filters; <c>efSearch</c> is then ignored. <c>false</c> by default.
+/// Vector mode only (400 <c>exact</c> otherwise): <c>true</c> searches without the model's index, an exact scan
+/// of every embedding of the model that passes the filter (cost linear in their number). Meant for measuring the
+/// index's recall and for very selective filters; <c>efSearch</c> and <c>probes</c> are then ignored.
+/// <c>false</c> by default.
 /// </param>
 public sealed record SearchRequest(string? Query, int? TopK, double? MinScore, string? Mode, string? Model = null,
     JsonElement? Filter = null, int? EfSearch = null, int? RrfK = null, HybridWeights? Weights = null,
-    MmrParameters? Mmr = null, bool? Exact = null);
+    MmrParameters? Mmr = null, bool? Exact = null, int? Probes = null);
 
 /// <summary>
 /// Maximal marginal relevance (Carbonell and Goldstein, SIGIR 1998): the search fetches <c>candidates</c> hits

@@ -9,6 +9,12 @@ public sealed class SearchOptions
     /// <summary>Default HNSW <c>ef_search</c> (candidate list size; higher = better recall, slower), 1..1000; 100 by default. Raised to topK when smaller; a request may set its own.</summary>
     public int EfSearch { get; set; } = 100;
 
+    /// <summary>
+    /// Default IVFFlat <c>ivfflat.probes</c> (lists scanned per query), 1..32768, capped at the index's lists;
+    /// null (the default) = √lists. A request may set its own (<c>probes</c>). Only for models indexed with IVFFlat.
+    /// </summary>
+    public int? IvfflatProbes { get; set; }
+
     /// <summary>Largest <c>topK</c> a request may ask for, 1..1000; 100 by default.</summary>
     public int MaxTopK { get; set; } = 100;
 

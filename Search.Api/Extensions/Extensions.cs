@@ -17,6 +17,8 @@ public static class Extensions
         builder.Services.AddOptions<SearchOptions>().BindConfiguration(SearchOptions.SectionName)
             .Validate(o => o.EfSearch is >= 1 and <= 1000 && o.MaxTopK is >= 1 and <= 1000 && o.MaxQueryChars >= 1 && o.HybridCandidates is >= 1 and <= 1000,
                 "Search:EfSearch, Search:MaxTopK and Search:HybridCandidates must be between 1 and 1000, Search:MaxQueryChars at least 1.")
+            .Validate(o => o.IvfflatProbes is null or (>= 1 and <= VectorStore.Indexing.VectorIndexSettings.MaxIvfFlatLists),
+                "Search:IvfflatProbes must be between 1 and 32768 when set.")
             .ValidateOnStart();
         builder.Services.AddSingleton<SearchService>();
         builder.Services.AddProblemDetails();

@@ -4,6 +4,7 @@ using VectorPipeline.Embeddings;
 using VectorPipeline.Embeddings.Models;
 using VectorPipeline.Search.Apis;
 using VectorPipeline.VectorStore;
+using VectorPipeline.VectorStore.Indexing;
 using VectorPipeline.VectorStore.Search;
 
 namespace VectorPipeline.Search.Services;
@@ -99,16 +100,17 @@ public sealed class SearchService(EmbeddingModelCatalog catalog, EmbeddingModelS
         }
 
         var efSearch = request.EfSearch ?? settings.EfSearch;
+        var probes = request.Probes ?? settings.IvfflatProbes;
         var mmr = request.Mmr;
         var lambda = mmr?.Lambda ?? MmrParameters.DefaultLambda;
         var mmrCandidates = mmr?.Candidates ?? Math.Max(topK, MmrParameters.DefaultCandidates);
         if (mode == "vector")
         {
-            var vectorOptions = new VectorSearchOptions(Exact: request.Exact == true, IncludeEmbeddings: mmr is not null);
+            var vectorOptions = new VectorSearchOptions(Exact: request.Exact == true, IncludeEmbeddings: mmr is not null, Probes: probes);
             var hits = await search.SearchAsync(model, vector, mmr is null ? topK : mmrCandidates, request.MinScore, efSearch, filter, vectorOptions, cancellationToken);
             if (mmr is not null)
             {
-                // Relevance = the hit's score, which in vector mode is the cosine similarity to the query.
+                // Relevance = the hit's score, which in vector mode is the similarity to the query (cosine similarity by default).
                 hits = MaximalMarginalRelevance.Rerank(hits, hits.Select(h => h.Score).ToList(), topK, lambda);
             }
 
@@ -118,7 +120,7 @@ public sealed class SearchService(EmbeddingModelCatalog catalog, EmbeddingModelS
         var fuseTo = mmr is null ? topK : mmrCandidates;
         var candidates = Math.Max(fuseTo, settings.HybridCandidates);
         var vectorHits = await search.SearchAsync(model, vector, candidates, null, efSearch, filter,
-            new VectorSearchOptions(IncludeEmbeddings: mmr is not null), cancellationToken);
+            new VectorSearchOptions(IncludeEmbeddings: mmr is not null, Probes: probes), cancellationToken);
         var textHits = await search.KeywordSearchAsync(settings.TextSearchConfiguration, request.Query!, candidates, null, filter, cancellationToken);
         var fused = HybridFusion.Fuse(vectorHits, textHits, request.RrfK ?? HybridFusion.DefaultK,
             request.Weights?.Vector ?? 1, request.Weights?.Keyword ?? 1, fuseTo);
@@ -179,12 +181,17 @@ public sealed class SearchService(EmbeddingModelCatalog catalog, EmbeddingModelS
 
         if (request.MinScore is { } min && (!double.IsFinite(min) || (mode is null or "vector" && min is < -1 or > 1)))
         {
-            errors["minScore"] = ["MinScore must be a finite number; in vector mode it is a cosine similarity, between -1 and 1."];
+            errors["minScore"] = ["MinScore must be a finite number; in vector mode it is a similarity between -1 and 1 (cosine similarity for the default cosine distance)."];
         }
 
         if (request.EfSearch is < 1 or > 1000)
         {
             errors["efSearch"] = ["EfSearch must be between 1 and 1000."];
+        }
+
+        if (request.Probes is < 1 or > VectorIndexSettings.MaxIvfFlatLists)
+        {
+            errors["probes"] = [$"Probes must be between 1 and {VectorIndexSettings.MaxIvfFlatLists}."];
         }
 
         if (request.RrfK is < 1 or > 1000)

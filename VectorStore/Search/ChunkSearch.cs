@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
 using Npgsql;
+using VectorPipeline.VectorStore.Indexing;
 
 namespace VectorPipeline.VectorStore.Search;
 
@@ -10,7 +11,11 @@ namespace VectorPipeline.VectorStore.Search;
 /// <param name="DocumentId">The document's client key.</param>
 /// <param name="Title">Document title, if any.</param>
 /// <param name="Text">Chunk text.</param>
-/// <param name="Score">The mode's score: cosine similarity (vector), <c>ts_rank_cd</c> (keyword) or the fused score (hybrid).</param>
+/// <param name="Score">
+/// The mode's score, higher is closer: for vector search it follows the model's distance (cosine similarity,
+/// inner product, or 1 / (1 + L2 distance); see <see cref="VectorIndexSettings.ScoreSql"/>); <c>ts_rank_cd</c>
+/// for keyword search; the fused score for hybrid search.
+/// </param>
 /// <param name="MetadataJson">The document's metadata (a JSON object).</param>
 /// <param name="Embedding">
 /// The chunk's embedding for the searched model (length = the model's dimensions), when asked for with
@@ -20,16 +25,20 @@ public sealed record ChunkHit(long ChunkId, string DocumentId, string? Title, st
 
 /// <summary>How <see cref="ChunkSearch.SearchAsync(EmbeddingModel, ReadOnlyMemory{float}, int, double?, int, SearchFilter?, VectorSearchOptions, CancellationToken)"/> runs.</summary>
 /// <param name="Exact">
-/// Skip the HNSW index: the query orders by <c>(distance) + 0</c>, an expression the index cannot return in
-/// order, so PostgreSQL computes the cosine distance to every embedding of the model that passes the filter
+/// Skip the vector index: the query orders by <c>(distance) + 0</c>, an expression the index cannot return in
+/// order, so PostgreSQL computes the distance to every embedding of the model that passes the filter
 /// (a sequential scan, or the filter's own indexes first) and sorts; the result is the true top-k. Cost grows
 /// linearly with the number of rows scanned; meant for measuring the index's recall and for filters so
 /// selective that scanning the matching rows is cheap.
 /// </param>
 /// <param name="IncludeEmbeddings">Also return each hit's embedding (<see cref="ChunkHit.Embedding"/>, read as <c>real[]</c>).</param>
-public sealed record VectorSearchOptions(bool Exact = false, bool IncludeEmbeddings = false)
+/// <param name="Probes">
+/// IVFFlat models: lists to scan (<c>ivfflat.probes</c>, set for the query's transaction only), 1..the
+/// index's lists; √lists when null (<see cref="VectorIndexSettings.DefaultProbes"/>). Ignored for HNSW models.
+/// </param>
+public sealed record VectorSearchOptions(bool Exact = false, bool IncludeEmbeddings = false, int? Probes = null)
 {
-    /// <summary>Through the HNSW index, without embeddings.</summary>
+    /// <summary>Through the model's index, without embeddings.</summary>
     public static readonly VectorSearchOptions Default = new();
 }
 
@@ -37,18 +46,20 @@ public sealed record VectorSearchOptions(bool Exact = false, bool IncludeEmbeddi
 public sealed partial class ChunkSearch(NpgsqlDataSource dataSource)
 {
     /// <summary>
-    /// Top-k chunks by cosine distance (<c>&lt;=&gt;</c>) to <paramref name="query"/> through the model's
-    /// HNSW index, with <c>hnsw.ef_search</c> set for this transaction only (<c>SET LOCAL</c>), so the
-    /// setting never leaks to other requests on the pooled connection. With a filter, pgvector 0.8's
-    /// iterative index scan (<c>hnsw.iterative_scan = relaxed_order</c>, also <c>SET LOCAL</c>) keeps
-    /// scanning until <paramref name="topK"/> matching rows are found (or <c>hnsw.max_scan_tuples</c> is
-    /// reached), and the hits are re-sorted by score. Hits below <paramref name="minScore"/> are dropped.
+    /// Top-k chunks nearest to <paramref name="query"/> by the model's distance (<c>&lt;=&gt;</c> cosine,
+    /// <c>&lt;-&gt;</c> L2 or <c>&lt;#&gt;</c> inner product, matching its index's operator class) through the
+    /// model's index, with the index's query knob set for this transaction only (<c>SET LOCAL</c>
+    /// <c>hnsw.ef_search</c>, or <c>ivfflat.probes</c> = √lists), so the setting never leaks to other requests
+    /// on the pooled connection. With a filter, pgvector 0.8's iterative index scan
+    /// (<c>hnsw.iterative_scan</c> / <c>ivfflat.iterative_scan</c> = <c>relaxed_order</c>, also <c>SET LOCAL</c>)
+    /// keeps scanning until <paramref name="topK"/> matching rows are found (or the scan limit is reached),
+    /// and the hits are re-sorted by score. Hits below <paramref name="minScore"/> are dropped.
     /// </summary>
     /// <param name="model">The model whose vectors to search.</param>
     /// <param name="query">Query embedding; length = model dimensions.</param>
     /// <param name="topK">Number of nearest chunks to return, 1..1000 (ef_search is raised to at least topK).</param>
-    /// <param name="minScore">Smallest cosine similarity kept, or null.</param>
-    /// <param name="efSearch">HNSW candidate list size, 1..1000.</param>
+    /// <param name="minScore">Smallest score kept (see <see cref="ChunkHit.Score"/>), or null.</param>
+    /// <param name="efSearch">HNSW candidate list size, 1..1000 (ignored for IVFFlat models).</param>
     /// <param name="filter">Restricts the documents searched, or null.</param>
     /// <param name="cancellationToken">Cancels the query.</param>
     /// <exception cref="ArgumentException">Query length differs from the model's dimensions.</exception>
@@ -57,23 +68,64 @@ public sealed partial class ChunkSearch(NpgsqlDataSource dataSource)
         SearchAsync(model, query, topK, minScore, efSearch, filter, VectorSearchOptions.Default, cancellationToken);
 
     /// <summary>
-    /// Top-k chunks by cosine distance to <paramref name="query"/>, as
+    /// Top-k chunks nearest to <paramref name="query"/>, as
     /// <see cref="SearchAsync(EmbeddingModel, ReadOnlyMemory{float}, int, double?, int, SearchFilter?, CancellationToken)"/>,
     /// optionally without the index (<see cref="VectorSearchOptions.Exact"/>: an exact sequential scan, for
-    /// measuring recall and for very selective filters) and with each hit's embedding
-    /// (<see cref="VectorSearchOptions.IncludeEmbeddings"/>).
+    /// measuring recall and for very selective filters), with each hit's embedding
+    /// (<see cref="VectorSearchOptions.IncludeEmbeddings"/>) and with the IVFFlat probes of the request
+    /// (<see cref="VectorSearchOptions.Probes"/>).
     /// </summary>
     /// <param name="model">The model whose vectors to search.</param>
     /// <param name="query">Query embedding; length = model dimensions.</param>
     /// <param name="topK">Number of nearest chunks to return, 1..1000.</param>
-    /// <param name="minScore">Smallest cosine similarity kept, or null.</param>
-    /// <param name="efSearch">HNSW candidate list size, 1..1000 (ignored by an exact search).</param>
+    /// <param name="minScore">Smallest score kept (see <see cref="ChunkHit.Score"/>), or null.</param>
+    /// <param name="efSearch">HNSW candidate list size, 1..1000 (ignored by an exact search and for IVFFlat models).</param>
     /// <param name="filter">Restricts the documents searched, or null.</param>
-    /// <param name="options">Exact scan and embeddings; <see cref="VectorSearchOptions.Default"/> for neither.</param>
+    /// <param name="options">Exact scan, embeddings, probes; <see cref="VectorSearchOptions.Default"/> for none.</param>
     /// <param name="cancellationToken">Cancels the query.</param>
     /// <exception cref="ArgumentException">Query length differs from the model's dimensions.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">topK outside 1..1000, or probes outside 1..32768.</exception>
     public async Task<IReadOnlyList<ChunkHit>> SearchAsync(EmbeddingModel model, ReadOnlyMemory<float> query, int topK, double? minScore, int efSearch,
         SearchFilter? filter, VectorSearchOptions options, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using var command = await PrepareVectorSearchAsync(connection, transaction, model, query, topK, minScore, efSearch, filter, options, cancellationToken);
+        var hits = await ReadHitsAsync(command, topK, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return hits;
+    }
+
+    /// <summary>
+    /// The query plan (<c>EXPLAIN</c>, text format) of the vector search the same arguments would run, with
+    /// the same <c>SET LOCAL</c> settings: shows whether the model's index (its name appears in an
+    /// <c>Index Scan</c> node) or a sequential scan serves the search. For diagnosis and tests.
+    /// </summary>
+    /// <exception cref="ArgumentException">Query length differs from the model's dimensions.</exception>
+    public async Task<string> ExplainAsync(EmbeddingModel model, ReadOnlyMemory<float> query, int topK, int efSearch,
+        SearchFilter? filter = null, VectorSearchOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using var command = await PrepareVectorSearchAsync(connection, transaction, model, query, topK, null, efSearch, filter,
+            options ?? VectorSearchOptions.Default, cancellationToken);
+        command.CommandText = "EXPLAIN " + command.CommandText;
+        var plan = new StringBuilder();
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                plan.AppendLine(reader.GetString(0));
+            }
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return plan.ToString();
+    }
+
+    private static async Task<NpgsqlCommand> PrepareVectorSearchAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
+        EmbeddingModel model, ReadOnlyMemory<float> query, int topK, double? minScore, int efSearch, SearchFilter? filter,
+        VectorSearchOptions options, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
         if (query.Length != model.Dimensions)
@@ -82,29 +134,45 @@ public sealed partial class ChunkSearch(NpgsqlDataSource dataSource)
         }
 
         CheckTopK(topK);
-        var ef = Math.Clamp(Math.Max(efSearch, topK), 1, 1000);
+        if (options.Probes is < 1 or > VectorIndexSettings.MaxIvfFlatLists)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.Probes, $"Probes must be between 1 and {VectorIndexSettings.MaxIvfFlatLists}.");
+        }
+
+        var index = model.Index;
         var filtered = filter is { IsEmpty: false };
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await using (var set = new NpgsqlCommand(
-            $"SET LOCAL hnsw.ef_search = {ef.ToString(CultureInfo.InvariantCulture)}" + (filtered && !options.Exact ? "; SET LOCAL hnsw.iterative_scan = relaxed_order" : ""),
-            connection, transaction))
+        string settings;
+        if (index.Method == VectorIndexMethod.IvfFlat)
+        {
+            var lists = index.IvfFlatLists ?? 1;
+            var probes = Math.Min(options.Probes ?? VectorIndexSettings.DefaultProbes(lists), lists);
+            settings = $"SET LOCAL ivfflat.probes = {probes.ToString(CultureInfo.InvariantCulture)}"
+                + (filtered && !options.Exact ? "; SET LOCAL ivfflat.iterative_scan = relaxed_order" : "");
+        }
+        else
+        {
+            var ef = Math.Clamp(Math.Max(efSearch, topK), 1, 1000);
+            settings = $"SET LOCAL hnsw.ef_search = {ef.ToString(CultureInfo.InvariantCulture)}"
+                + (filtered && !options.Exact ? "; SET LOCAL hnsw.iterative_scan = relaxed_order" : "");
+        }
+
+        await using (var set = new NpgsqlCommand(settings, connection, transaction))
         {
             await set.ExecuteNonQueryAsync(cancellationToken);
         }
 
-        // The vector expression and the model id are literals so the planner matches the model's partial
-        // expression index; both come from embedding_models, never from the request.
-        await using var command = new NpgsqlCommand { Connection = connection, Transaction = transaction };
+        // The vector expression, operator and model id are literals so the planner matches the model's
+        // partial expression index; all come from embedding_models, never from the request.
+        var command = new NpgsqlCommand { Connection = connection, Transaction = transaction };
         command.Parameters.AddWithValue(query.ToArray());
         command.Parameters.AddWithValue(topK);
         command.Parameters.AddWithValue(NpgsqlTypes.NpgsqlDbType.Double, (object?)minScore ?? DBNull.Value);
-        var distance = $"e.{model.VectorExpression[1..^1]} <=> $1::real[]::vector({model.Dimensions})";
+        var distance = $"e.{model.VectorExpression[1..^1]} {index.Operator} $1::real[]::vector({model.Dimensions})";
         // pgvector casts vector to real[], which Npgsql reads as float[].
         var embedding = options.IncludeEmbeddings ? $", e.{model.VectorExpression[1..^1]}::real[] AS embedding" : "";
         var sql = new StringBuilder($"""
             SELECT h.chunk_id, c.document_id, d.title, c.text, h.score, d.metadata::text{(options.IncludeEmbeddings ? ", h.embedding" : "")}
-              FROM (SELECT e.chunk_id, 1 - ({distance}) AS score{embedding}
+              FROM (SELECT e.chunk_id, {index.ScoreSql(distance)} AS score{embedding}
                       FROM embeddings e
             """);
         if (filtered)
@@ -119,7 +187,7 @@ public sealed partial class ChunkSearch(NpgsqlDataSource dataSource)
             filter!.AppendSql(sql, command);
         }
 
-        // Exact: "+ 0" makes the sort key an expression the HNSW index cannot produce in order, so the planner
+        // Exact: "+ 0" makes the sort key an expression the index cannot produce in order, so the planner
         // computes the distance to every candidate row (a sequential scan, or the filter's own indexes) and sorts.
         sql.Append($"""
                       ORDER BY {(options.Exact ? $"({distance}) + 0" : distance)}
@@ -130,9 +198,7 @@ public sealed partial class ChunkSearch(NpgsqlDataSource dataSource)
              ORDER BY h.score DESC
             """);
         command.CommandText = sql.ToString();
-        var hits = await ReadHitsAsync(command, topK, cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-        return hits;
+        return command;
     }
 
     /// <summary>

@@ -51,6 +51,9 @@ public sealed partial class PipelineTests
             ["Embedding__Models__next__Endpoint"] = modelServer.BaseAddress.ToString(),
             ["Embedding__Models__next__Model"] = NextModel,
             ["Embedding__Models__next__Dimensions"] = NextDimensions.ToString(CultureInfo.InvariantCulture),
+            // The second model also shows the other distance and index kind working through every service.
+            ["Embedding__Models__next__Distance"] = "inner_product",
+            ["Embedding__Models__next__Index"] = "ivfflat",
             ["Backfill__CheckIntervalMs"] = "250",
         };
         // All five start at once, as they would under an orchestrator: migrations must serialise themselves.
@@ -147,6 +150,16 @@ public sealed partial class PipelineTests
         Assert.True(backfillTexts <= totalChunks + 1, $"the model server embedded {backfillTexts} texts for {totalChunks + 1} chunks");
         Assert.Equal(100, progress[^1]);
         Assert.Equal(totalChunks + 1, state.GetProperty("backfill").GetProperty("total").GetInt64());
+
+        // Its IVFFlat index was built when it had no vectors (one list); rebuilding it now takes the row count
+        // into account, beside the old index, while searches go on.
+        var registered = state.GetProperty("index");
+        Assert.Equal(("ivfflat", "inner_product", 1), (registered.GetProperty("method").GetString(), registered.GetProperty("distance").GetString(), registered.GetProperty("lists").GetInt32()));
+        var reindex = await ingest.PostAsync($"/models/{Uri.EscapeDataString(nextKey)}/reindex", null, Token);
+        Assert.Equal(HttpStatusCode.OK, reindex.StatusCode);
+        var reindexed = (await reindex.Content.ReadFromJsonAsync<JsonElement>(Token)).GetProperty("index");
+        Assert.Equal("ivfflat", reindexed.GetProperty("method").GetString());
+        Assert.NotEqual(registered.GetProperty("name").GetString(), reindexed.GetProperty("name").GetString());
 
         // Before the switch the default is still the old model, and the new one can be searched by name.
         Assert.Equal("hashing-ngram-v1@384", await SearchModelAsync(search, null));

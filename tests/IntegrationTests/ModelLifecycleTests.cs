@@ -16,8 +16,8 @@ public class ModelLifecycleTests(ServersFixture servers)
         await using var dataSource = NpgsqlDataSource.Create(await servers.NewDatabaseAsync());
         await new SchemaMigrator(dataSource, NullLogger<SchemaMigrator>.Instance).MigrateAsync(Token);
         var models = new EmbeddingModelStore(dataSource);
-        var small = await models.EnsureAsync("offline", OfflineEmbeddingGenerator.ModelName, 384, Token);
-        var large = await models.EnsureAsync("http", OfflineEmbeddingGenerator.ModelName, 512, Token);
+        var small = await models.EnsureAsync("offline", OfflineEmbeddingGenerator.ModelName, 384, cancellationToken: Token);
+        var large = await models.EnsureAsync("http", OfflineEmbeddingGenerator.ModelName, 512, cancellationToken: Token);
         Assert.Equal(small, await models.ActivateIfNoneActiveAsync(small.Id, Token));
         Assert.Equal(small, await models.ActivateIfNoneActiveAsync(large.Id, Token));
         Assert.Equal([small.Id], (await models.GetEnabledAsync(Token)).Select(m => m.Id));
@@ -76,9 +76,9 @@ public class ModelLifecycleTests(ServersFixture servers)
         await using var dataSource = NpgsqlDataSource.Create(await servers.NewDatabaseAsync());
         await new SchemaMigrator(dataSource, NullLogger<SchemaMigrator>.Instance).MigrateAsync(Token);
         var models = new EmbeddingModelStore(dataSource);
-        var a = await models.EnsureAsync("ollama", "nomic-embed-text", 768, Token);
-        var b = await models.EnsureAsync("openai", "text-embedding-3-small", 512, Token);
-        var c = await models.EnsureAsync("openai", "text-embedding-3-small", 1536, Token);
+        var a = await models.EnsureAsync("ollama", "nomic-embed-text", 768, cancellationToken: Token);
+        var b = await models.EnsureAsync("openai", "text-embedding-3-small", 512, cancellationToken: Token);
+        var c = await models.EnsureAsync("openai", "text-embedding-3-small", 1536, cancellationToken: Token);
 
         Assert.Equal(a, await models.FindAsync("nomic-embed-text@768", Token));
         Assert.Equal(a, await models.FindAsync("nomic-embed-text", Token));

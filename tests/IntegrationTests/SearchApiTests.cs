@@ -176,6 +176,7 @@ public class SearchApiTests(SearchApiFixture fixture) : IClassFixture<SearchApiF
     [InlineData("""{"query":"x","mode":"fuzzy"}""", "mode")]
     [InlineData("""{"query":"x","model":"no-such-model@1"}""", "model")]
     [InlineData("""{"query":"x","efSearch":5000}""", "efSearch")]
+    [InlineData("""{"query":"x","probes":0}""", "probes")]
     [InlineData("""{"query":"x","filter":{"metadata":{"field":"year","gte":"soon"}}}""", "filter.metadata.gte")]
     [InlineData("""{"query":"x","filter":{"metadata":{"and":[{"field":"a","like":1}]}}}""", "filter.metadata.and[0].like")]
     [InlineData("""{"query":"x","filter":{"colour":"red"}}""", "filter.colour")]

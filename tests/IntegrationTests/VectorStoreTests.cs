@@ -15,7 +15,7 @@ public class VectorStoreTests(ServersFixture servers)
         var dataSource = NpgsqlDataSource.Create(await servers.NewDatabaseAsync());
         await new SchemaMigrator(dataSource, NullLogger<SchemaMigrator>.Instance).MigrateAsync(Token);
         var models = new EmbeddingModelStore(dataSource);
-        var model = await models.EnsureAsync("offline", OfflineEmbeddingGenerator.ModelName, 384, Token);
+        var model = await models.EnsureAsync("offline", OfflineEmbeddingGenerator.ModelName, 384, cancellationToken: Token);
         await models.ActivateIfNoneActiveAsync(model.Id, Token);
         return (dataSource, model);
     }

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging.Abstractions;
 using VectorPipeline.Embeddings.Models;
+using VectorPipeline.VectorStore.Indexing;
 
 namespace VectorPipeline.UnitTests;
 
@@ -54,6 +55,36 @@ public class EmbeddingModelCatalogTests
         Assert.Contains(expected, error.Message);
     }
 
+    [Theory]
+    [InlineData("Embedding:Distance", "manhattan", "Embedding:Distance: Unknown distance 'manhattan'")]
+    [InlineData("Embedding:Index", "diskann", "Embedding:Index: Unknown index method 'diskann'")]
+    [InlineData("Embedding:HnswM", "1", "Embedding:HnswM: HNSW m is 1")]
+    [InlineData("Embedding:HnswEfConstruction", "20", "Embedding:HnswEfConstruction: HNSW ef_construction is 20; it must be between 4 and 1000 and at least 2 × m (32)")]
+    [InlineData("Embedding:IvfflatLists", "0", "Embedding:IvfflatLists: IVFFlat lists is 0")]
+    public void Invalid_index_settings_are_refused_naming_the_key(string key, string value, string expected)
+    {
+        var error = Assert.Throws<InvalidOperationException>(() => Catalog(new() { [key] = value }));
+
+        Assert.StartsWith(expected, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Index_settings_are_read_per_model()
+    {
+        var catalog = Catalog(new()
+        {
+            ["Embedding:Distance"] = "L2",
+            ["Embedding:HnswM"] = "24",
+            ["Embedding:HnswEfConstruction"] = "100",
+            ["Embedding:Models:small:Dimensions"] = "256",
+            ["Embedding:Models:small:Index"] = "ivfflat",
+            ["Embedding:Models:small:Distance"] = "inner_product",
+        });
+
+        Assert.Equal(new VectorIndexSettings(VectorDistance.L2, VectorIndexMethod.Hnsw, 24, 100), catalog.Primary.Index);
+        Assert.Equal(new VectorIndexSettings(VectorDistance.InnerProduct, VectorIndexMethod.IvfFlat), catalog.Models[1].Index);
+    }
+
     [Fact]
     public void Further_models_come_from_their_own_sections_and_connection_strings()
     {
@@ -69,8 +100,8 @@ public class EmbeddingModelCatalogTests
         Assert.Equal("Embedding:Models:embeddings-next", catalog.Models[1].ConfigurationKey);
         Assert.StartsWith("Represent this sentence", catalog.Models[1].QueryPrefix, StringComparison.Ordinal);
         Assert.Equal(("", "doc: "), (catalog.Models[2].QueryPrefix, catalog.Models[2].DocumentPrefix));
-        Assert.Same(catalog.Models[2], catalog.Find(new VectorStore.EmbeddingModel(9, "any", "hashing-ngram-v1", 256)));
-        Assert.Null(catalog.Find(new VectorStore.EmbeddingModel(9, "any", "hashing-ngram-v1", 512)));
+        Assert.Same(catalog.Models[2], catalog.Find(new VectorStore.EmbeddingModel(9, "any", "hashing-ngram-v1", 256, VectorIndexSettings.Default, "embeddings_hnsw_m9")));
+        Assert.Null(catalog.Find(new VectorStore.EmbeddingModel(9, "any", "hashing-ngram-v1", 512, VectorIndexSettings.Default, "embeddings_hnsw_m9")));
     }
 
     [Fact]

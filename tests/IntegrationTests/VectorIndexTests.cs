@@ -1,0 +1,232 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+using VectorPipeline.VectorStore;
+using VectorPipeline.VectorStore.Indexing;
+using VectorPipeline.VectorStore.Search;
+
+namespace VectorPipeline.IntegrationTests;
+
+/// <summary>
+/// Distance per model (operator class in the index, operator in the query), HNSW build parameters, IVFFlat
+/// with lists from the row count and probes per query, and rebuilding an index without a pause in searches;
+/// against the real PostgreSQL + pgvector.
+/// </summary>
+public class VectorIndexTests(ServersFixture servers)
+{
+    private const int Dimensions = 32;
+
+    private static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    [Theory]
+    [InlineData("cosine", "vector_cosine_ops")]
+    [InlineData("l2", "vector_l2_ops")]
+    [InlineData("inner_product", "vector_ip_ops")]
+    public async Task Each_distance_indexes_with_its_operator_class_and_ranks_and_scores_by_its_metric(string distanceName, string operatorClass)
+    {
+        await using var dataSource = await NewStoreAsync();
+        var distance = VectorIndexSettings.ParseDistance(distanceName);
+        var models = new EmbeddingModelStore(dataSource);
+        var model = await models.EnsureAsync("http", "model-" + distanceName, Dimensions, new VectorIndexSettings(distance, HnswM: 8, HnswEfConstruction: 40), Token);
+        var vectors = await StoreVectorsAsync(dataSource, model, documents: 10, chunksPerDocument: 150, seed: 1);
+
+        var definition = await IndexDefinitionAsync(dataSource, model.IndexName);
+        Assert.Contains("USING hnsw", definition);
+        Assert.Equal(operatorClass, await OperatorClassAsync(dataSource, model.IndexName));
+        Assert.Contains("m='8'", definition);
+        Assert.Contains("ef_construction='40'", definition);
+
+        var search = new ChunkSearch(dataSource);
+        var query = RandomVector(new Random(99));
+        Assert.Contains($"Index Scan using {model.IndexName}", await search.ExplainAsync(model, query, 10, 100, cancellationToken: Token));
+
+        // Vectors are not unit length here, so the three metrics rank differently: the exact top-10 by the
+        // model's own metric is what the index must return, with the score the metric defines.
+        var expected = vectors.OrderByDescending(v => Score(distance, query, v.Value)).Take(10).ToList();
+        var hits = await search.SearchAsync(model, query, 10, null, 400, cancellationToken: Token);
+        Assert.Equal(expected.Select(v => v.Key), hits.Select(h => h.ChunkId));
+        foreach (var hit in hits)
+        {
+            Assert.Equal(Score(distance, query, vectors[hit.ChunkId]), hit.Score, 3);
+        }
+    }
+
+    [Fact]
+    public async Task Changing_the_settings_builds_a_new_index_beside_the_old_one_and_searches_never_stop()
+    {
+        await using var dataSource = await NewStoreAsync();
+        var models = new EmbeddingModelStore(dataSource);
+        var model = await models.EnsureAsync("http", "rebuilt", Dimensions, cancellationToken: Token);
+        Assert.Equal(($"embeddings_hnsw_m{model.Id}", VectorIndexSettings.Default), (model.IndexName, model.Index));
+        var vectors = await StoreVectorsAsync(dataSource, model, documents: 30, chunksPerDocument: 100, seed: 2);
+
+        // Searches run against the model row they read; they must all succeed with topK hits while the index changes.
+        var search = new ChunkSearch(dataSource);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(Token);
+        var searches = Task.Run(async () =>
+        {
+            var (count, random) = (0, new Random(5));
+            while (!stop.IsCancellationRequested)
+            {
+                var current = (await models.FindAsync(model.Id, Token))!;
+                var hits = await search.SearchAsync(current, RandomVector(random), 10, null, 40, cancellationToken: Token);
+                Assert.Equal(10, hits.Count);
+                count++;
+            }
+
+            return count;
+        }, Token);
+
+        var wanted = new VectorIndexSettings(VectorDistance.L2, VectorIndexMethod.IvfFlat);
+        Assert.NotNull(await models.GetBuildReasonAsync(model, wanted, IndexBuild.WhenOutdated, Token));
+        Assert.Equal(IndexBuildOutcome.Built, await models.RebuildIndexAsync(model.Id, wanted, IndexBuild.WhenOutdated, Token));
+        await Task.Delay(200, Token);
+        await stop.CancelAsync();
+        Assert.True(await searches > 0);
+
+        var rebuilt = (await models.FindAsync(model.Id, Token))!;
+        Assert.Equal(new VectorIndexSettings(VectorDistance.L2, VectorIndexMethod.IvfFlat, IvfFlatLists: 3), rebuilt.Index); // 3,000 rows / 1000
+        Assert.NotEqual(model.IndexName, rebuilt.IndexName);
+        Assert.Null(await IndexDefinitionAsync(dataSource, model.IndexName));
+        var definition = await IndexDefinitionAsync(dataSource, rebuilt.IndexName);
+        Assert.Contains("USING ivfflat", definition);
+        Assert.Equal("vector_l2_ops", await OperatorClassAsync(dataSource, rebuilt.IndexName));
+        Assert.Contains("lists='3'", definition);
+        Assert.Equal(IndexBuildOutcome.NotNeeded, await models.RebuildIndexAsync(model.Id, wanted, IndexBuild.WhenOutdated, Token));
+
+        // Registering again with other settings does not rebuild (that is the maintenance job's work).
+        Assert.Equal(rebuilt, await models.EnsureAsync("http", "rebuilt", Dimensions, VectorIndexSettings.Default, Token));
+
+        // Probing every list is an exact search.
+        var query = RandomVector(new Random(7));
+        Assert.Contains($"Index Scan using {rebuilt.IndexName}", await new ChunkSearch(dataSource).ExplainAsync(rebuilt, query, 10, 40, cancellationToken: Token));
+        var exact = vectors.OrderBy(v => L2(query, v.Value)).Take(10).Select(v => v.Key);
+        var allLists = await search.SearchAsync(rebuilt, query, 10, null, 40, null, new VectorSearchOptions(Probes: 3), Token);
+        Assert.Equal(exact, allLists.Select(h => h.ChunkId));
+    }
+
+    [Fact]
+    public async Task Ivfflat_lists_follow_the_row_count_and_iterative_scans_fill_top_k_under_a_selective_filter()
+    {
+        await using var dataSource = await NewStoreAsync();
+        var models = new EmbeddingModelStore(dataSource);
+        var settings = new VectorIndexSettings(VectorDistance.Cosine, VectorIndexMethod.IvfFlat);
+        var model = await models.EnsureAsync("http", "ivf", Dimensions, settings, Token);
+        Assert.Equal(1, model.Index.IvfFlatLists); // built on an empty model: one list
+        await StoreVectorsAsync(dataSource, model, documents: 40, chunksPerDocument: 100, seed: 3);
+
+        Assert.Contains("4000 vectors call for 4", await models.GetBuildReasonAsync(model, settings, IndexBuild.WhenOutdated, Token));
+        Assert.Null(await models.GetBuildReasonAsync(model, settings, IndexBuild.WhenMissing, Token));
+        Assert.Equal(IndexBuildOutcome.Built, await models.RebuildIndexAsync(model.Id, settings, IndexBuild.WhenOutdated, Token));
+        model = (await models.FindAsync(model.Id, Token))!;
+        Assert.Equal(4, model.Index.IvfFlatLists);
+
+        // One document of 40 (2.5% of rows); one probe reaches about a quarter of its 100 chunks, fewer than
+        // topK 50, so only the iterative scan (ivfflat.iterative_scan) can fill the answer.
+        var errors = new Dictionary<string, string[]>();
+        var filter = SearchFilterParser.Parse(System.Text.Json.JsonDocument.Parse("""{"metadata":{"field":"group","eq":17}}""").RootElement, errors);
+        Assert.Empty(errors);
+        Assert.Contains($"Index Scan using {model.IndexName}",
+            await new ChunkSearch(dataSource).ExplainAsync(model, RandomVector(new Random(11)), 50, 40, filter, new VectorSearchOptions(Probes: 1), Token));
+        var hits = await new ChunkSearch(dataSource).SearchAsync(model, RandomVector(new Random(11)), 50, null, 40, filter,
+            new VectorSearchOptions(Probes: 1), Token);
+        Assert.Equal(50, hits.Count);
+        Assert.All(hits, h => Assert.Equal("doc-17", h.DocumentId));
+    }
+
+    [Fact]
+    public async Task A_rebuild_drops_indexes_a_crashed_build_left_behind()
+    {
+        await using var dataSource = await NewStoreAsync();
+        var models = new EmbeddingModelStore(dataSource);
+        var model = await models.EnsureAsync("http", "strays", Dimensions, cancellationToken: Token);
+        await using (var orphan = dataSource.CreateCommand(
+            $"CREATE INDEX embeddings_ivfflat_m{model.Id}_2 ON embeddings USING ivfflat ({model.VectorExpression} vector_l2_ops) WITH (lists = 1) WHERE model_id = {model.Id}"))
+        {
+            await orphan.ExecuteNonQueryAsync(Token);
+        }
+
+        Assert.Equal(IndexBuildOutcome.Built, await models.RebuildIndexAsync(model.Id, model.Index, IndexBuild.Always, Token));
+        var rebuilt = (await models.FindAsync(model.Id, Token))!;
+        Assert.Equal($"embeddings_hnsw_m{model.Id}_2", rebuilt.IndexName);
+        Assert.Null(await IndexDefinitionAsync(dataSource, $"embeddings_ivfflat_m{model.Id}_2"));
+        Assert.Null(await IndexDefinitionAsync(dataSource, model.IndexName));
+        Assert.Equal("vector_cosine_ops", await OperatorClassAsync(dataSource, rebuilt.IndexName));
+    }
+
+    private async Task<NpgsqlDataSource> NewStoreAsync()
+    {
+        var dataSource = NpgsqlDataSource.Create(await servers.NewDatabaseAsync());
+        await new SchemaMigrator(dataSource, NullLogger<SchemaMigrator>.Instance).MigrateAsync(Token);
+        return dataSource;
+    }
+
+    // Random vectors with lengths between 0.5 and 1.5 (not unit length, so the metrics disagree).
+    private static async Task<Dictionary<long, float[]>> StoreVectorsAsync(NpgsqlDataSource dataSource, EmbeddingModel model, int documents, int chunksPerDocument, int seed)
+    {
+        var random = new Random(seed);
+        var documentStore = new DocumentStore(dataSource);
+        var vectors = new Dictionary<long, float[]>();
+        var embeddings = new List<ChunkEmbedding>();
+        for (var d = 0; d < documents; d++)
+        {
+            var texts = Enumerable.Range(0, chunksPerDocument).Select(i => $"document {d} chunk {i}").ToArray();
+            var stored = await documentStore.UpsertAsync(new DocumentToStore($"doc-{d}", null, null, $$"""{"group":{{d}}}""", texts), Token);
+            foreach (var chunk in stored.Chunks)
+            {
+                var vector = RandomVector(random);
+                var length = 0.5f + (float)random.NextDouble();
+                for (var i = 0; i < vector.Length; i++)
+                {
+                    vector[i] *= length;
+                }
+
+                vectors[chunk.Id] = vector;
+                embeddings.Add(new ChunkEmbedding(chunk.Id, DocumentStore.ContentHash(texts[chunk.Ordinal]), vector));
+            }
+        }
+
+        await new EmbeddingStore(dataSource).WriteAsync(model, embeddings, Token);
+        await using var analyze = dataSource.CreateCommand("ANALYZE embeddings");
+        await analyze.ExecuteNonQueryAsync(Token);
+        return vectors;
+    }
+
+    private static float[] RandomVector(Random random)
+    {
+        var vector = new float[Dimensions];
+        for (var i = 0; i < vector.Length; i++)
+        {
+            vector[i] = (float)(random.NextDouble() * 2 - 1);
+        }
+
+        var norm = MathF.Sqrt(vector.Sum(x => x * x));
+        return vector.Select(x => x / norm).ToArray();
+    }
+
+    private static double Dot(float[] a, float[] b) => a.Zip(b, (x, y) => (double)x * y).Sum();
+
+    private static double L2(float[] a, float[] b) => Math.Sqrt(a.Zip(b, (x, y) => ((double)x - y) * ((double)x - y)).Sum());
+
+    private static double Score(VectorDistance distance, float[] query, float[] vector) => distance switch
+    {
+        VectorDistance.L2 => 1 / (1 + L2(query, vector)),
+        VectorDistance.InnerProduct => Dot(query, vector),
+        _ => Dot(query, vector) / Math.Sqrt(Dot(query, query) * Dot(vector, vector)),
+    };
+
+    // pg_indexes.indexdef omits an operator class that is the default for the method (vector_l2_ops for ivfflat).
+    private static async Task<string?> OperatorClassAsync(NpgsqlDataSource dataSource, string name)
+    {
+        await using var command = dataSource.CreateCommand(
+            "SELECT o.opcname::text FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_opclass o ON o.oid = i.indclass[0] WHERE c.relname = $1");
+        command.Parameters.AddWithValue(name);
+        return await command.ExecuteScalarAsync(Token) as string;
+    }
+
+    private static async Task<string?> IndexDefinitionAsync(NpgsqlDataSource dataSource, string name)
+    {
+        await using var command = dataSource.CreateCommand("SELECT indexdef FROM pg_indexes WHERE indexname = $1");
+        command.Parameters.AddWithValue(name);
+        return await command.ExecuteScalarAsync(Token) as string;
+    }
+}
