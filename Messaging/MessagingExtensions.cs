@@ -10,7 +10,7 @@ namespace VectorPipeline.Messaging;
 public static class MessagingExtensions
 {
     /// <summary>Configuration key of the broker address (Aspire resource name <c>messaging</c>).</summary>
-    public const string ConnectionStringName = "messaging";
+    public const string ConnectionStringName = ResourceNames.Messaging;
 
     /// <summary>
     /// Adds a MassTransit bus on RabbitMQ. <paramref name="configureConsumers"/> registers the

@@ -17,7 +17,7 @@ namespace VectorPipeline.VectorStore;
 public static class VectorStoreExtensions
 {
     /// <summary>Configuration key of the database (Aspire database resource name <c>vectordb</c>).</summary>
-    public const string ConnectionStringName = "vectordb";
+    public const string ConnectionStringName = ResourceNames.VectorDb;
 
     /// <summary>Adds the data source, <see cref="SchemaMigrator"/>, the stores and a <c>postgres</c> readiness check.</summary>
     /// <exception cref="InvalidOperationException">The connection string is missing.</exception>

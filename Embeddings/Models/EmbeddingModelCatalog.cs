@@ -21,7 +21,7 @@ public sealed class EmbeddingModelCatalog
     public const string SectionName = "Embedding";
 
     /// <summary>Connection string name of the primary model's server (Aspire Ollama model resource <c>embeddings</c>).</summary>
-    public const string ConnectionStringName = "embeddings";
+    public const string ConnectionStringName = ResourceNames.Embeddings;
 
     /// <summary>Provider names.</summary>
     public static readonly IReadOnlyList<string> Providers = ["offline", "ollama", "openai", "http"];
