@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -57,9 +58,10 @@ public static class Extensions
             return builder;
         }
 
-        // .NET 10 leaves OpenTelemetry tags (http.request.method, url.path, http.route, http.response.status_code, ...)
-        // off ASP.NET Core's activities unless this switch is false; it must be set before the first request.
+        // .NET 10 leaves OpenTelemetry tags off ASP.NET Core's server spans unless this switch is false; even then it
+        // sets only the tags known at the start of a request: HttpServerSpanEnricher adds status, route and span name.
         AppContext.SetSwitch("Microsoft.AspNetCore.Hosting.SuppressActivityOpenTelemetryData", false);
+        builder.Services.Insert(0, ServiceDescriptor.Transient<IStartupFilter, HttpServerSpanEnricher>());
         var serviceName = builder.Configuration["OTEL_SERVICE_NAME"] is { Length: > 0 } name ? name : builder.Environment.ApplicationName;
         var resource = Telemetry.CreateResource(serviceName, Telemetry.DefaultServiceInstanceId);
         builder.Logging.AddOpenTelemetry(logging =>
