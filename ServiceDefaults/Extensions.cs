@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -38,11 +39,17 @@ public static class Extensions
     }
 
     /// <summary>
-    /// Traces (ASP.NET Core, HttpClient, Npgsql, MassTransit and VectorPipeline's own sources), metrics and
-    /// logs, exported over OTLP when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set (the exporter reads the
-    /// standard <c>OTEL_*</c> variables; the resource reads <c>OTEL_SERVICE_NAME</c> and
-    /// <c>OTEL_RESOURCE_ATTRIBUTES</c>). Stands in for <c>OpenTelemetry.Extensions.Hosting</c>, which does not
-    /// restore on this project's machines: the providers are built here and flushed when the host stops.
+    /// Traces (ASP.NET Core with its OpenTelemetry tags, HttpClient, Npgsql, MassTransit and VectorPipeline's own
+    /// sources, see <see cref="Telemetry.TracedSources"/>), metrics (<see cref="Telemetry.ExportedMeters"/>) and logs,
+    /// exported over OTLP when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set; the exporter reads the standard
+    /// <c>OTEL_EXPORTER_OTLP_*</c>, <c>OTEL_BSP_*</c>, <c>OTEL_BLRP_*</c> and <c>OTEL_METRIC_EXPORT_*</c> variables.
+    /// When it is not set nothing listens to the sources: no spans are created, nothing is exported and nothing
+    /// is logged about it. Every signal carries one resource (<see cref="Telemetry.CreateResource"/>):
+    /// <c>service.name</c> from <c>OTEL_SERVICE_NAME</c> (else the application name), <c>service.instance.id</c>
+    /// from <c>OTEL_RESOURCE_ATTRIBUTES</c> (else <see cref="Telemetry.DefaultServiceInstanceId"/>).
+    /// Stands in for <c>OpenTelemetry.Extensions.Hosting</c>, which does not restore on this project's machines:
+    /// the providers are built here, before the host, so that start-up work (migrations) is traced too, and
+    /// flushed when the host stops.
     /// </summary>
     public static TBuilder ConfigureOpenTelemetry<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
@@ -51,18 +58,24 @@ public static class Extensions
             return builder;
         }
 
-        // .NET 10 leaves OpenTelemetry tags off ASP.NET Core's activities unless this switch is false.
+        // .NET 10 leaves OpenTelemetry tags off ASP.NET Core's server spans unless this switch is false; even then it
+        // sets only the tags known at the start of a request: HttpServerSpanEnricher adds status, route and span name.
         AppContext.SetSwitch("Microsoft.AspNetCore.Hosting.SuppressActivityOpenTelemetryData", false);
-        var serviceName = builder.Configuration["OTEL_SERVICE_NAME"] ?? builder.Environment.ApplicationName;
+        builder.Services.Insert(0, ServiceDescriptor.Transient<IStartupFilter, HttpServerSpanEnricher>());
+        var serviceName = builder.Configuration["OTEL_SERVICE_NAME"] is { Length: > 0 } name ? name : builder.Environment.ApplicationName;
+        var resource = Telemetry.CreateResource(serviceName, Telemetry.DefaultServiceInstanceId);
         builder.Logging.AddOpenTelemetry(logging =>
         {
             logging.IncludeFormattedMessage = true;
             logging.IncludeScopes = true;
-            logging.SetResourceBuilder(Telemetry.CreateResource(serviceName));
+            logging.SetResourceBuilder(resource);
             logging.AddOtlpExporter();
         });
-        builder.Services.AddSingleton(_ => new Telemetry(serviceName));
-        builder.Services.AddHostedService(services => services.GetRequiredService<Telemetry>());
+        var telemetry = new Telemetry(resource);
+        // Factories, so that the container disposes the providers; registered first, so stopped last: what the
+        // other hosted services do while stopping is exported too.
+        builder.Services.AddSingleton(_ => telemetry);
+        builder.Services.Insert(0, ServiceDescriptor.Singleton<IHostedService>(services => services.GetRequiredService<Telemetry>()));
         return builder;
     }
 

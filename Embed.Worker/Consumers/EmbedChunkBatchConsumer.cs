@@ -2,7 +2,9 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using MassTransit;
+using MassTransit.Logging;
 using Microsoft.Extensions.Options;
+using VectorPipeline.Embeddings;
 using VectorPipeline.Embeddings.Models;
 using VectorPipeline.Messaging.Contracts;
 using VectorPipeline.VectorStore;
@@ -23,20 +25,39 @@ public sealed partial class EmbedChunkBatchConsumer(
     IOptions<EmbedBatchOptions> options,
     ILogger<EmbedChunkBatchConsumer> logger) : IConsumer<Batch<EmbedChunk>>
 {
-    /// <summary>Name of the meter this consumer reports on.</summary>
+    /// <summary>Name of the meter and of the ActivitySource this consumer reports on.</summary>
     public const string MeterName = "VectorPipeline.EmbedWorker";
 
+    /// <summary>Name of the ActivitySource of the batch and vector-write spans (same as <see cref="MeterName"/>).</summary>
+    public const string ActivitySourceName = MeterName;
+
+    /// <summary>Name of the span of one batch consume: a child of MassTransit's <c>embed-chunk process</c> span,
+    /// linked to the send span of every message in the batch.</summary>
+    public const string BatchSpanName = "embed-chunk batch";
+
+    /// <summary>Name prefix of the span that writes one model's vectors (<c>store embeddings {model key}</c>).</summary>
+    public const string StoreSpanPrefix = "store embeddings ";
+
+    private static readonly ActivitySource Source = new(ActivitySourceName);
     private static readonly Meter Meter = new(MeterName);
     private static readonly Counter<long> MessagesHandled = Meter.CreateCounter<long>("vectorpipeline.messages.handled", "{message}", "Chunk messages consumed successfully");
     private static readonly Counter<long> ChunksEmbedded = Meter.CreateCounter<long>("vectorpipeline.chunks.embedded", "{chunk}", "Embeddings written from an embedding call");
     private static readonly Counter<long> ChunksReused = Meter.CreateCounter<long>("vectorpipeline.chunks.reused", "{chunk}", "Embeddings copied from a chunk with the same content hash (no embedding call)");
-    private static readonly Histogram<double> EmbedDuration = Meter.CreateHistogram<double>("vectorpipeline.embedding.duration", "ms", "Time of one embedding call for a batch");
+    private static readonly Histogram<int> BatchSize = Meter.CreateHistogram<int>("vectorpipeline.batch.size", "{message}", "Chunk messages per consumed batch",
+        advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000] });
+    private static readonly Histogram<double> EmbedDuration = Meter.CreateHistogram<double>("vectorpipeline.embedding.duration", "s", "Time of one embedding call for a batch (all its requests to the model)",
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60] });
+    private static readonly Histogram<double> Lag = Meter.CreateHistogram<double>("vectorpipeline.chunk.lag", "s", "Time from publishing a chunk message (its SentTime) to its vectors being stored",
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600] });
+    private static readonly Counter<long> Failures = Meter.CreateCounter<long>("vectorpipeline.embedding.failures", "{chunk}", "Chunks of a batch whose embedding with a model failed, by reason; final = the last retry (chunks marked failed, messages dead-lettered)");
     private static readonly ConcurrentDictionary<int, bool> WarnedUnconfigured = new();
 
     /// <inheritdoc />
     public async Task Consume(ConsumeContext<Batch<EmbedChunk>> context)
     {
         var chunkIds = context.Message.Select(m => m.Message.ChunkId).Distinct().ToArray();
+        BatchSize.Record(context.Message.Length);
+        using var activity = StartBatchActivity(context.Message);
         var failures = new List<Exception>();
         foreach (var model in await models.GetEnabledAsync(context.CancellationToken))
         {
@@ -58,7 +79,10 @@ public sealed partial class EmbedChunkBatchConsumer(
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
                 failures.Add(ex);
-                if (context.GetRetryAttempt() >= options.Value.RetryLimit)
+                var final = context.GetRetryAttempt() >= options.Value.RetryLimit;
+                Failures.Add(chunkIds.Length, new("reason", FailureReason(ex)), new("model", model.Key), new("final", final));
+                activity?.AddException(ex);
+                if (final)
                 {
                     // Last attempt: make the failure visible in the document status before the messages are dead-lettered.
                     LogFailed(ex, model.Key, chunkIds.Length, options.Value.RetryLimit + 1);
@@ -68,6 +92,11 @@ public sealed partial class EmbedChunkBatchConsumer(
         }
 
         // Models that succeeded are stored; a retry skips them and calls only the model that failed.
+        if (failures.Count > 0)
+        {
+            activity?.SetStatus(ActivityStatusCode.Error, failures[0].Message);
+        }
+
         if (failures.Count == 1)
         {
             throw failures[0];
@@ -79,7 +108,76 @@ public sealed partial class EmbedChunkBatchConsumer(
         }
 
         MessagesHandled.Add(context.Message.Length);
+        var now = DateTime.UtcNow;
+        foreach (var message in context.Message)
+        {
+            if (message.SentTime is { } sent)
+            {
+                Lag.Record(Math.Max(0, (now - sent).TotalSeconds));
+            }
+        }
     }
+
+    /// <summary>
+    /// Starts the batch span: a child of the current activity (MassTransit's process span, which continues the trace
+    /// of the batch's last message only), linked to the producing (send) span of every message, so that each
+    /// document's trace reaches the batch that embedded its chunks. Null when nothing listens.
+    /// </summary>
+    private static Activity? StartBatchActivity(Batch<EmbedChunk> batch)
+    {
+        if (!Source.HasListeners())
+        {
+            return null;
+        }
+
+        var links = new List<ActivityLink>(batch.Length);
+        var linked = new HashSet<ActivitySpanId>();
+        var documents = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var message in batch)
+        {
+            documents.Add(message.Message.DocumentId);
+            if (ProducerContext(message) is { } producer && linked.Add(producer.SpanId))
+            {
+                links.Add(new ActivityLink(producer, new ActivityTagsCollection
+                {
+                    ["messaging.message.id"] = message.MessageId?.ToString("D"),
+                    ["vectorpipeline.document.id"] = message.Message.DocumentId,
+                    ["vectorpipeline.chunk.id"] = message.Message.ChunkId,
+                }));
+            }
+        }
+
+        var activity = Source.StartActivity(BatchSpanName, ActivityKind.Consumer, parentContext: default, links: links);
+        if (activity is { IsAllDataRequested: true })
+        {
+            activity.SetTag("messaging.system", "rabbitmq");
+            activity.SetTag("messaging.operation.type", "process");
+            activity.SetTag("messaging.destination.name", EmbedChunk.QueueName);
+            activity.SetTag("messaging.batch.message_count", batch.Length);
+            activity.SetTag("vectorpipeline.batch.documents", documents.Count);
+        }
+
+        return activity;
+    }
+
+    // The W3C traceparent MassTransit put in the message when it was sent (header MT-Activity-Id).
+    private static ActivityContext? ProducerContext(ConsumeContext<EmbedChunk> message)
+    {
+        var value = message.ReceiveContext.TransportHeaders.Get<string>(DiagnosticHeaders.ActivityId)
+            ?? message.Headers.Get<string>(DiagnosticHeaders.ActivityId);
+        return value is not null && ActivityContext.TryParse(value, null, isRemote: true, out var context) ? context : null;
+    }
+
+    /// <summary>The <c>reason</c> tag of <c>vectorpipeline.embedding.failures</c>: a small fixed set of values.</summary>
+    internal static string FailureReason(Exception exception) => exception switch
+    {
+        EmbeddingProviderException { IsCircuitOpen: true } => "circuit_open",
+        EmbeddingProviderException { StatusCode: { } status } => $"http_{status}",
+        EmbeddingProviderException { IsTransient: true } => "unreachable",
+        EmbeddingProviderException => "invalid_response",
+        Npgsql.NpgsqlException => "database",
+        _ => "other",
+    };
 
     private async Task EmbedAsync(long[] chunkIds, EmbeddingModel model, ModelEmbedder embedder, int received, CancellationToken cancellationToken)
     {
@@ -101,8 +199,8 @@ public sealed partial class EmbedChunkBatchConsumer(
         var distinct = chunks.GroupBy(c => Convert.ToHexString(c.ContentHash)).Select(g => g.First()).ToList();
         var started = Stopwatch.GetTimestamp();
         var vectors = await embedder.EmbedDocumentsAsync(distinct.Select(c => c.Text).ToList(), cancellationToken);
-        var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-        EmbedDuration.Record(elapsed, tag);
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        EmbedDuration.Record(elapsed.TotalSeconds, tag);
         var byHash = new Dictionary<string, ReadOnlyMemory<float>>(distinct.Count);
         for (var i = 0; i < distinct.Count; i++)
         {
@@ -110,9 +208,17 @@ public sealed partial class EmbedChunkBatchConsumer(
         }
 
         var rows = chunks.Select(c => new ChunkEmbedding(c.Id, c.ContentHash, byHash[Convert.ToHexString(c.ContentHash)])).ToList();
-        var written = await store.WriteAsync(model, rows, cancellationToken);
+        int written;
+        using (var write = Source.StartActivity(StoreSpanPrefix + model.Key, ActivityKind.Internal))
+        {
+            write?.SetTag("db.system.name", "postgresql");
+            write?.SetTag("vectorpipeline.embedding.rows", rows.Count);
+            written = await store.WriteAsync(model, rows, cancellationToken);
+            write?.SetTag("vectorpipeline.embedding.written", written);
+        }
+
         ChunksEmbedded.Add(written, tag);
-        LogEmbedded(model.Key, written, distinct.Count, reused, received, (long)elapsed);
+        LogEmbedded(model.Key, written, distinct.Count, reused, received, (long)elapsed.TotalMilliseconds);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Model {Model}: wrote {Written} embeddings from {Texts} embedded texts, reused {Reused}, for {Received} messages; embedding took {ElapsedMs} ms")]

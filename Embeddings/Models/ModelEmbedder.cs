@@ -68,7 +68,8 @@ public sealed class ModelEmbedder
 
     /// <summary>
     /// Embeds chunk texts (each with <see cref="DocumentPrefix"/>); one unit-length vector of
-    /// <see cref="Dimensions"/> floats per text, in input order.
+    /// <see cref="Dimensions"/> floats per text, in input order. Traced as one <c>embeddings {model}</c> span
+    /// (<see cref="EmbeddingTelemetry"/>, input <c>document</c>).
     /// </summary>
     /// <exception cref="EmbeddingProviderException">The server failed, or returned the wrong count or dimensions.</exception>
     public async Task<IReadOnlyList<ReadOnlyMemory<float>>> EmbedDocumentsAsync(IReadOnlyList<string> texts, CancellationToken cancellationToken = default)
@@ -79,16 +80,39 @@ public sealed class ModelEmbedder
             return [];
         }
 
-        var generated = await Generator.GenerateAsync(texts.Select(t => DocumentPrefix + t), cancellationToken: cancellationToken);
-        return generated.Select(e => e.Vector).ToList();
+        using var activity = EmbeddingTelemetry.Start(Provider, Name, Dimensions, "document", texts.Count);
+        try
+        {
+            var generated = await Generator.GenerateAsync(texts.Select(t => DocumentPrefix + t), cancellationToken: cancellationToken);
+            EmbeddingTelemetry.Succeeded(activity, generated.Usage);
+            return generated.Select(e => e.Vector).ToList();
+        }
+        catch (Exception ex)
+        {
+            EmbeddingTelemetry.Failed(activity, ex);
+            throw;
+        }
     }
 
-    /// <summary>Embeds a query (with <see cref="QueryPrefix"/>) into one unit-length vector of <see cref="Dimensions"/> floats.</summary>
+    /// <summary>
+    /// Embeds a query (with <see cref="QueryPrefix"/>) into one unit-length vector of <see cref="Dimensions"/> floats.
+    /// Traced as one <c>embeddings {model}</c> span (<see cref="EmbeddingTelemetry"/>, input <c>query</c>).
+    /// </summary>
     /// <exception cref="EmbeddingProviderException">The server failed or returned the wrong dimensions.</exception>
     public async Task<ReadOnlyMemory<float>> EmbedQueryAsync(string query, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(query);
-        var generated = await Generator.GenerateAsync([QueryPrefix + query], cancellationToken: cancellationToken);
-        return generated[0].Vector;
+        using var activity = EmbeddingTelemetry.Start(Provider, Name, Dimensions, "query", 1);
+        try
+        {
+            var generated = await Generator.GenerateAsync([QueryPrefix + query], cancellationToken: cancellationToken);
+            EmbeddingTelemetry.Succeeded(activity, generated.Usage);
+            return generated[0].Vector;
+        }
+        catch (Exception ex)
+        {
+            EmbeddingTelemetry.Failed(activity, ex);
+            throw;
+        }
     }
 }

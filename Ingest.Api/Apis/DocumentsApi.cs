@@ -3,6 +3,7 @@ using MassTransit;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using VectorPipeline.Ingest.Chunking;
+using VectorPipeline.Ingest.Telemetry;
 using VectorPipeline.Messaging.Contracts;
 using VectorPipeline.VectorStore;
 
@@ -50,12 +51,15 @@ public static class DocumentsApi
         var chunks = splitter.Split(request.Text!);
         var metadata = request.Metadata is { ValueKind: JsonValueKind.Object } m ? m.GetRawText() : "{}";
         var stored = await documents.UpsertAsync(new DocumentToStore(id, request.Title, request.Source, metadata, chunks), cancellationToken);
+        IngestMetrics.TagDocument(id, stored.Chunks.Count, stored.ChunksToEmbed.Count);
 
         try
         {
             if (stored.ChunksToEmbed.Count > 0)
             {
+                // One MassTransit send span per message, children of this request's span: the document's trace.
                 await publisher.PublishBatch(stored.ChunksToEmbed.Select(chunkId => new EmbedChunk(id, chunkId)), cancellationToken);
+                IngestMetrics.Published(stored.ChunksToEmbed.Count, "document");
             }
         }
         catch (Exception ex) when (ex is not OperationCanceledException)

@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using MassTransit;
 using Microsoft.Extensions.Options;
+using VectorPipeline.Ingest.Telemetry;
 using VectorPipeline.Messaging.Contracts;
 using VectorPipeline.VectorStore;
 
@@ -62,6 +63,7 @@ public sealed partial class BackfillService(
             }
 
             await bus.PublishBatch(page.Select(c => new EmbedChunk(c.DocumentId, c.ChunkId)), cancellationToken);
+            IngestMetrics.Published(page.Count, "backfill");
             queued += page.Count;
             after = page[^1].ChunkId;
             LogQueued(model.Key, queued);

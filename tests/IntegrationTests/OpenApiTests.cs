@@ -151,6 +151,7 @@ public class IngestApiOpenApiTests(ServersFixture servers)
         OpenApiDocument.AssertResponses(get, "200", "404");
         OpenApiDocument.AssertResponses(backfill, "202", "400", "404");
         OpenApiDocument.AssertResponses(OpenApiDocument.Operation(document, "/models/{model}/activate", "post"), "200", "400", "404", "409");
+        OpenApiDocument.AssertResponses(OpenApiDocument.Operation(document, "/models/{model}/reindex", "post"), "200", "400", "404", "409");
 
         var schema = OpenApiDocument.RequestSchema(document, post);
         Assert.Contains("document text", schema.GetProperty("properties").GetProperty("text").GetProperty("description").GetString());

@@ -30,6 +30,9 @@ public sealed class ServiceProcess : IAsyncDisposable
     /// <summary>Base address the service listens on.</summary>
     public Uri Url { get; }
 
+    /// <summary>The process id (of the <c>dotnet</c> host, which runs the service in-process).</summary>
+    public int ProcessId => _process.Id;
+
     /// <summary>Everything the process wrote so far, line by line.</summary>
     public IReadOnlyCollection<string> Output => _output;
 
@@ -81,6 +84,33 @@ public sealed class ServiceProcess : IAsyncDisposable
         var output = string.Join('\n', service.Output.TakeLast(40));
         await service.DisposeAsync();
         throw new InvalidOperationException($"{name} did not become healthy at {url}:\n{output}");
+    }
+
+    /// <summary>
+    /// Stops the process the orderly way, with SIGTERM (the host stops its services and flushes telemetry), and
+    /// waits up to <paramref name="timeout"/> for it to exit; kills it if it has not by then.
+    /// </summary>
+    /// <returns>True when it exited by itself within the timeout.</returns>
+    public async Task<bool> StopAsync(TimeSpan timeout)
+    {
+        if (_process.HasExited)
+        {
+            return true;
+        }
+
+        await ProcessRunner.RunAsync("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)], TimeSpan.FromSeconds(10));
+        using var wait = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(wait.Token);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+            return false;
+        }
     }
 
     /// <inheritdoc />
