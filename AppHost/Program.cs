@@ -22,7 +22,9 @@ var workerReplicas = builder.Configuration["Parameters:embed-worker-replicas"] i
     ? int.Parse(replicasText, CultureInfo.InvariantCulture)
     : 2;
 
-// PostgreSQL with pgvector. The image is set before WithDataVolume, which picks the data path from the tag.
+// PostgreSQL with pgvector. The image is set before WithDataVolume, which chooses the mount path from the image
+// tag: it cannot read a version from "pg17" and falls back to /var/lib/postgresql/data, right for PostgreSQL 17
+// (moving to pgvector's pg18 image would need WithVolume(..., "/var/lib/postgresql") instead).
 // The services create the vector extension themselves (first migration: CREATE EXTENSION IF NOT EXISTS vector).
 var postgres = builder.AddPostgres(ResourceNames.Postgres)
     .WithImage("pgvector/pgvector", "pg17")
