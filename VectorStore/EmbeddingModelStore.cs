@@ -171,11 +171,7 @@ public sealed class EmbeddingModelStore(NpgsqlDataSource dataSource, ILogger<Emb
                 upsert.Parameters.AddWithValue(provider);
                 upsert.Parameters.AddWithValue(name);
                 upsert.Parameters.AddWithValue(dimensions);
-                upsert.Parameters.AddWithValue(index.DistanceName);
-                upsert.Parameters.AddWithValue(index.MethodName);
-                upsert.Parameters.AddWithValue(index.HnswM);
-                upsert.Parameters.AddWithValue(index.HnswEfConstruction);
-                upsert.Parameters.AddWithValue(NpgsqlTypes.NpgsqlDbType.Integer, (object?)index.IvfFlatLists ?? DBNull.Value);
+                AddIndexParameters(upsert, index);
                 id = (int)(await upsert.ExecuteScalarAsync(cancellationToken))!;
             }
 
@@ -569,11 +565,7 @@ public sealed class EmbeddingModelStore(NpgsqlDataSource dataSource, ILogger<Emb
                      WHERE id = $1
                     """, connection, transaction);
                 update.Parameters.AddWithValue(id);
-                update.Parameters.AddWithValue(target.DistanceName);
-                update.Parameters.AddWithValue(target.MethodName);
-                update.Parameters.AddWithValue(target.HnswM);
-                update.Parameters.AddWithValue(target.HnswEfConstruction);
-                update.Parameters.AddWithValue(NpgsqlTypes.NpgsqlDbType.Integer, (object?)target.IvfFlatLists ?? DBNull.Value);
+                AddIndexParameters(update, target);
                 update.Parameters.AddWithValue(name);
                 await update.ExecuteNonQueryAsync(cancellationToken);
                 await transaction.CommitAsync(cancellationToken);
@@ -635,6 +627,16 @@ public sealed class EmbeddingModelStore(NpgsqlDataSource dataSource, ILogger<Emb
         }
 
         return null;
+    }
+
+    // distance, index_method, hnsw_m, hnsw_ef_construction, ivfflat_lists, in that order.
+    private static void AddIndexParameters(NpgsqlCommand command, VectorIndexSettings index)
+    {
+        command.Parameters.AddWithValue(index.DistanceName);
+        command.Parameters.AddWithValue(index.MethodName);
+        command.Parameters.AddWithValue(index.HnswM);
+        command.Parameters.AddWithValue(index.HnswEfConstruction);
+        command.Parameters.AddWithValue(NpgsqlTypes.NpgsqlDbType.Integer, (object?)index.IvfFlatLists ?? DBNull.Value);
     }
 
     private static async Task<long> CountEmbeddingsAsync(NpgsqlConnection connection, int modelId, CancellationToken cancellationToken)
