@@ -14,5 +14,6 @@ app.UseStatusCodePages();
 app.MapDefaultEndpoints();
 app.MapDocumentsApi();
 app.MapModelsApi();
+app.MapStatusApi();
 
 await app.RunAsync();

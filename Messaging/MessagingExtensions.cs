@@ -29,6 +29,7 @@ public static class MessagingExtensions
                 $"ConnectionStrings:{ConnectionStringName} is not set. Give the RabbitMQ address as " +
                 $"ConnectionStrings__{ConnectionStringName}=amqp://guest:guest@127.0.0.1:5672/");
         var connection = RabbitMqConnection.Parse(connectionString);
+        builder.Services.AddSingleton(new QueueDepthProbe(connection));
 
         builder.Services.AddMassTransit(bus =>
         {

@@ -39,6 +39,7 @@ public static class VectorStoreExtensions
         builder.Services.AddSingleton<DocumentStore>();
         builder.Services.AddSingleton<EmbeddingStore>();
         builder.Services.AddSingleton<ChunkSearch>();
+        builder.Services.AddSingleton<PipelineStatistics>();
         builder.Services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres", tags: ["ready"]);
         return builder;
     }

@@ -164,7 +164,7 @@ public static class ModelsApi
         }
     }
 
-    private static ModelResponse ToResponse(EmbeddingModelState state) => new(
+    internal static ModelResponse ToResponse(EmbeddingModelState state) => new(
         state.Model.Id, state.Model.Key, state.Model.Name, state.Model.Dimensions, state.Model.Provider, state.Status, state.Enabled,
         new BackfillProgressResponse(state.Embedded, state.Failed, state.TotalChunks, Math.Floor(state.Progress * 1000) / 10,
             state.BackfillRequestedAt, state.BackfillCompletedAt, state.ActivateWhenComplete),
