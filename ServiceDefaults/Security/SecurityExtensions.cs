@@ -31,7 +31,15 @@ public static class SecurityExtensions
         var auth = builder.Configuration.GetSection(AuthOptions.SectionName).Get<AuthOptions>() ?? new AuthOptions();
         var store = ApiKeyStore.Create(auth, builder.Environment.IsDevelopment());
         builder.Services.AddSingleton(store);
-        builder.Services.AddProblemDetails();
+        // Routing answers 415 itself when a body's content type is not one an endpoint accepts (Accepts metadata): say which.
+        builder.Services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
+        {
+            if (context.ProblemDetails.Status == StatusCodes.Status415UnsupportedMediaType && string.IsNullOrEmpty(context.ProblemDetails.Detail))
+            {
+                context.ProblemDetails.Title = "Unsupported content type";
+                context.ProblemDetails.Detail = $"Content type '{context.HttpContext.Request.ContentType ?? "(none)"}' is not supported: send 'Content-Type: application/json' (UTF-8).";
+            }
+        });
         builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<ApiKeyAuthenticationOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
         builder.Services.AddAuthorizationBuilder()

@@ -133,7 +133,9 @@ internal static class Api
 
         var response = await http.SendAsync(request, TestContext.Current.CancellationToken);
         var text = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
-        var body = text.Length == 0 ? default : JsonDocument.Parse(text).RootElement.Clone();
+        var body = text.Length == 0 || response.Content.Headers.ContentType?.MediaType?.Contains("json", StringComparison.Ordinal) != true
+            ? default
+            : JsonDocument.Parse(text).RootElement.Clone();
         return (response.StatusCode, body, response);
     }
 
@@ -194,6 +196,11 @@ public class BadInputTests(SecuredServicesFixture fixture) : IClassFixture<Secur
             Assert.Equal(expect["title:".Length..], problem.GetProperty("title").GetString());
         }
 
+        if (status == 415)
+        {
+            Assert.Contains("application/json", problem.GetProperty("detail").GetString());
+        }
+
         Assert.Equal(before, await fixture.CountAsync());
     }
 
@@ -205,8 +212,9 @@ public class BadInputTests(SecuredServicesFixture fixture) : IClassFixture<Secur
 
         Assert.Equal(HttpStatusCode.BadRequest, code);
         Assert.Equal(2, problem.GetProperty("line").GetInt32());
-        Assert.Equal(14, problem.GetProperty("bytePositionInLine").GetInt32());
-        Assert.Contains("line 2, byte 14", problem.GetProperty("detail").GetString());
+        // 1-based: the unexpected '"' of "title" is the 15th byte of line 2.
+        Assert.Equal(15, problem.GetProperty("bytePositionInLine").GetInt32());
+        Assert.Contains("line 2, byte 15", problem.GetProperty("detail").GetString());
     }
 
     [Fact]
@@ -309,10 +317,10 @@ public class AccessControlTests(SecuredServicesFixture fixture) : IClassFixture<
     [Fact]
     public async Task Retrieval_keeps_its_own_dify_key_and_no_key_is_ever_logged()
     {
-        var body = Api.Json(new { knowledge_id = "*", query = "x", retrieval_setting = new { top_k = 3, score_threshold = 0 } });
-        var (withDify, answer, _) = await Api.SendAsync(fixture.Search.Url, HttpMethod.Post, "/retrieval", SecuredServicesFixture.DifyKey, body, bearer: true);
+        var body = new { knowledge_id = "*", query = "x", retrieval_setting = new { top_k = 3, score_threshold = 0 } };
+        var (withDify, answer, _) = await Api.SendAsync(fixture.Search.Url, HttpMethod.Post, "/retrieval", SecuredServicesFixture.DifyKey, Api.Json(body), bearer: true);
         Assert.True(withDify == HttpStatusCode.OK, answer.ToString());
-        var (withApiKey, error, _) = await Api.SendAsync(fixture.Search.Url, HttpMethod.Post, "/retrieval", SecuredServicesFixture.AdminKey, body, bearer: true);
+        var (withApiKey, error, _) = await Api.SendAsync(fixture.Search.Url, HttpMethod.Post, "/retrieval", SecuredServicesFixture.AdminKey, Api.Json(body), bearer: true);
         Assert.Equal(HttpStatusCode.Forbidden, withApiKey);
         Assert.Equal(1002, error.GetProperty("error_code").GetInt32());
 
