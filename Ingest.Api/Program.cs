@@ -1,9 +1,11 @@
 using VectorPipeline.Embeddings;
 using VectorPipeline.Ingest.Apis;
 using VectorPipeline.Ingest.Extensions;
+using VectorPipeline.ServiceDefaults.Security;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
+builder.AddApiSecurity();
 builder.AddApplicationServices();
 
 var app = builder.Build();
@@ -11,6 +13,7 @@ await app.Services.PrepareVectorStoreAsync();
 
 app.UseExceptionHandler();
 app.UseStatusCodePages();
+app.UseApiSecurity();
 app.MapDefaultEndpoints();
 app.MapDocumentsApi();
 app.MapModelsApi();

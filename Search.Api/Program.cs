@@ -2,10 +2,12 @@ using Microsoft.Extensions.Options;
 using VectorPipeline.Embeddings;
 using VectorPipeline.Search.Apis;
 using VectorPipeline.Search.Extensions;
+using VectorPipeline.ServiceDefaults.Security;
 using VectorPipeline.VectorStore.Search;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
+builder.AddApiSecurity();
 builder.AddApplicationServices();
 
 var app = builder.Build();
@@ -15,6 +17,7 @@ await app.Services.GetRequiredService<ChunkSearch>().EnsureTextSearchIndexAsync(
 
 app.UseExceptionHandler();
 app.UseStatusCodePages();
+app.UseApiSecurity();
 app.MapDefaultEndpoints();
 app.MapSearchApi();
 app.MapContextApi();

@@ -82,13 +82,16 @@ public static class Extensions
     /// <summary>
     /// Maps <c>/health</c> (ready: every check passes, including database and broker reachability) and
     /// <c>/alive</c> (the process is up). Both answer 200 when healthy and 503 otherwise. Also maps the
-    /// OpenAPI document of the service's endpoints at <c>/openapi/v1.json</c>.
+    /// OpenAPI document of the service's endpoints at <c>/openapi/v1.json</c>. All three stay open when API keys are
+    /// required (<see cref="VectorPipeline.ServiceDefaults.Security.SecurityExtensions.AddApiSecurity{TBuilder}"/>).
     /// </summary>
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
-        app.MapOpenApi();
-        app.MapHealthChecks("/health");
-        app.MapHealthChecks("/alive", new HealthCheckOptions { Predicate = check => check.Tags.Contains(LiveTag) });
+        // Open without an API key (AddApiSecurity): probes must work without credentials, and the OpenAPI
+        // document describes the endpoints but holds no data.
+        app.MapOpenApi().AllowAnonymous();
+        app.MapHealthChecks("/health").AllowAnonymous();
+        app.MapHealthChecks("/alive", new HealthCheckOptions { Predicate = check => check.Tags.Contains(LiveTag) }).AllowAnonymous();
         return app;
     }
 }

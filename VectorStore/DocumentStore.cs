@@ -11,7 +11,11 @@ namespace VectorPipeline.VectorStore;
 /// <param name="Source">Optional free-form origin (URL, path, system name).</param>
 /// <param name="MetadataJson">A JSON object, stored as <c>jsonb</c>.</param>
 /// <param name="Chunks">Chunk texts in document order; ordinal = index.</param>
-public sealed record DocumentToStore(string Id, string? Title, string? Source, string MetadataJson, IReadOnlyList<string> Chunks);
+public sealed record DocumentToStore(string Id, string? Title, string? Source, string MetadataJson, IReadOnlyList<string> Chunks)
+{
+    /// <summary>The tenant the document belongs to; empty (the default) = the default tenant. See <see cref="DocumentKey"/>.</summary>
+    public string Tenant { get; init; } = "";
+}
 
 /// <summary>A stored chunk's key and position.</summary>
 /// <param name="Id">Primary key, carried by the <c>EmbedChunk</c> message.</param>
@@ -80,21 +84,23 @@ public sealed class DocumentStore(NpgsqlDataSource dataSource)
     /// <exception cref="NpgsqlException">Database unreachable or a constraint failed; nothing is written.</exception>
     public async Task<UpsertResult> UpsertAsync(DocumentToStore document, CancellationToken cancellationToken = default)
     {
+        var storedId = DocumentKey.Stored(document.Tenant, document.Id);
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
 
         // The upsert locks the document row, so two posts of the same id reconcile one after the other.
         await using (var upsert = new NpgsqlCommand("""
-            INSERT INTO documents (id, title, source, metadata, chunk_count) VALUES ($1, $2, $3, $4, $5)
+            INSERT INTO documents (id, title, source, metadata, chunk_count, tenant) VALUES ($1, $2, $3, $4, $5, $6)
             ON CONFLICT (id) DO UPDATE SET title = excluded.title, source = excluded.source,
                 metadata = excluded.metadata, chunk_count = excluded.chunk_count, updated_at = now()
             """, connection, transaction))
         {
-            upsert.Parameters.AddWithValue(document.Id);
+            upsert.Parameters.AddWithValue(storedId);
             upsert.Parameters.AddWithValue(NpgsqlDbType.Text, (object?)document.Title ?? DBNull.Value);
             upsert.Parameters.AddWithValue(NpgsqlDbType.Text, (object?)document.Source ?? DBNull.Value);
             upsert.Parameters.AddWithValue(NpgsqlDbType.Jsonb, document.MetadataJson);
             upsert.Parameters.AddWithValue(document.Chunks.Count);
+            upsert.Parameters.AddWithValue(document.Tenant);
             await upsert.ExecuteNonQueryAsync(cancellationToken);
         }
 
@@ -103,7 +109,7 @@ public sealed class DocumentStore(NpgsqlDataSource dataSource)
         await using (var select = new NpgsqlCommand(
             "SELECT id, ordinal, content_hash FROM chunks WHERE document_id = $1 ORDER BY ordinal", connection, transaction))
         {
-            select.Parameters.AddWithValue(document.Id);
+            select.Parameters.AddWithValue(storedId);
             await using var reader = await select.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
@@ -162,7 +168,7 @@ public sealed class DocumentStore(NpgsqlDataSource dataSource)
                 SELECT $1, t.ordinal, t.text, t.content_hash FROM unnest($2::integer[], $3::text[], $4::bytea[]) AS t (ordinal, text, content_hash)
                 RETURNING id, ordinal
                 """, connection, transaction);
-            insert.Parameters.AddWithValue(document.Id);
+            insert.Parameters.AddWithValue(storedId);
             insert.Parameters.AddWithValue(added.Select(a => a.Ordinal).ToArray());
             insert.Parameters.AddWithValue(added.Select(a => a.Text).ToArray());
             insert.Parameters.AddWithValue(added.Select(a => a.Hash).ToArray());
@@ -185,7 +191,7 @@ public sealed class DocumentStore(NpgsqlDataSource dataSource)
             SELECT id FROM pending ORDER BY id
             """, connection, transaction))
         {
-            pending.Parameters.AddWithValue(document.Id);
+            pending.Parameters.AddWithValue(storedId);
             await using var reader = await pending.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
@@ -198,10 +204,19 @@ public sealed class DocumentStore(NpgsqlDataSource dataSource)
         return new UpsertResult(chunks, toEmbed, Kept: chunks.Count - added.Count, Added: added.Count, Removed: removed.Length);
     }
 
+    /// <summary>Reads the state of the default tenant's document <paramref name="id"/>; see <see cref="GetStateAsync(string, string, int?, CancellationToken)"/>.</summary>
+    public Task<DocumentState?> GetStateAsync(string id, int? modelId, CancellationToken cancellationToken = default) =>
+        GetStateAsync("", id, modelId, cancellationToken);
+
     /// <summary>Reads a document's exact state for <paramref name="modelId"/> (null: no model registered yet, so nothing is embedded).</summary>
-    /// <returns>Null when no document has that id.</returns>
-    public async Task<DocumentState?> GetStateAsync(string id, int? modelId, CancellationToken cancellationToken = default)
+    /// <param name="tenant">The caller's tenant; another tenant's document with the same id is never found.</param>
+    /// <param name="id">The client's document id.</param>
+    /// <param name="modelId">The model to count embeddings of, or null.</param>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    /// <returns>Null when the tenant has no document with that id.</returns>
+    public async Task<DocumentState?> GetStateAsync(string tenant, string id, int? modelId, CancellationToken cancellationToken = default)
     {
+        var key = DocumentKey.Stored(tenant, id);
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         string? title;
         DateTimeOffset updatedAt;
@@ -216,7 +231,7 @@ public sealed class DocumentStore(NpgsqlDataSource dataSource)
               FROM documents d WHERE d.id = $1
             """, connection))
         {
-            command.Parameters.AddWithValue(id);
+            command.Parameters.AddWithValue(key);
             command.Parameters.AddWithValue(NpgsqlDbType.Integer, (object?)modelId ?? DBNull.Value);
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             if (!await reader.ReadAsync(cancellationToken))
@@ -241,7 +256,7 @@ public sealed class DocumentStore(NpgsqlDataSource dataSource)
                    AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.chunk_id = c.id AND e.model_id = $2)
                  ORDER BY x.occurred_at DESC LIMIT 20
                 """, connection);
-            command.Parameters.AddWithValue(id);
+            command.Parameters.AddWithValue(key);
             command.Parameters.AddWithValue(modelId!.Value);
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
@@ -253,11 +268,17 @@ public sealed class DocumentStore(NpgsqlDataSource dataSource)
         return new DocumentState(id, title, new ChunkCounts(total, embedded, failed), updatedAt, errors);
     }
 
-    /// <summary>Deletes the document with its chunks, embeddings and errors. Returns false when it did not exist.</summary>
-    public async Task<bool> DeleteAsync(string id, CancellationToken cancellationToken = default)
+    /// <summary>Deletes the default tenant's document <paramref name="id"/>; see <see cref="DeleteAsync(string, string, CancellationToken)"/>.</summary>
+    public Task<bool> DeleteAsync(string id, CancellationToken cancellationToken = default) => DeleteAsync("", id, cancellationToken);
+
+    /// <summary>
+    /// Deletes <paramref name="tenant"/>'s document <paramref name="id"/> with its chunks, embeddings and errors.
+    /// Returns false when the tenant has no such document (another tenant's document with the same id is untouched).
+    /// </summary>
+    public async Task<bool> DeleteAsync(string tenant, string id, CancellationToken cancellationToken = default)
     {
         await using var command = dataSource.CreateCommand("DELETE FROM documents WHERE id = $1");
-        command.Parameters.AddWithValue(id);
+        command.Parameters.AddWithValue(DocumentKey.Stored(tenant, id));
         return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
     }
 }

@@ -5,7 +5,8 @@
 # Waits until every service reports healthy, prints what runs where, and stops everything on Ctrl-C.
 # Needs root (it installs missing Debian packages and runs the servers as their own users).
 # Settings (environment): VP_DATA_DIR, VP_PG_PORT (55432), VP_RABBITMQ_PORT (55672),
-# VP_RABBITMQ_MANAGEMENT_PORT (15672), VP_WORKERS (2), VP_CONFIGURATION (Release).
+# VP_RABBITMQ_MANAGEMENT_PORT (15672), VP_WORKERS (2), VP_CONFIGURATION (Release); Auth__* and RateLimit__* are
+# passed to the services (without keys: Auth__Mode=none and no rate limit).
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -54,6 +55,12 @@ log "starting RabbitMQ on 127.0.0.1:$rabbit_port (data $data/rabbitmq)"
 export ConnectionStrings__vectordb="Host=127.0.0.1;Port=$pg_port;Database=vectordb;Username=postgres"
 export ConnectionStrings__messaging="amqp://guest:guest@127.0.0.1:$rabbit_port/"
 export ASPNETCORE_ENVIRONMENT=${ASPNETCORE_ENVIRONMENT:-Production}
+# Local development: no API keys and no rate limit unless you configure them (export Auth__ApiKeys__0__Key=...,
+# Auth__ApiKeys__0__Role=admin before starting; see README "Security"). The services log a warning when keys are off.
+if [[ -z "${Auth__Mode:-}" && -z "${Auth__ApiKeys__0__Key:-}" && -z "${Auth__ApiKeys__0__KeyHash:-}" ]]; then
+  export Auth__Mode=none
+fi
+export RateLimit__PermitLimit=${RateLimit__PermitLimit:-0}
 
 start_service() { # name project url
   local name=$1 project=$2 url=$3

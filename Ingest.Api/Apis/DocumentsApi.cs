@@ -1,3 +1,5 @@
+using System.Security.Claims;
+using System.Text;
 using System.Text.Json;
 using MassTransit;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -5,6 +7,7 @@ using Microsoft.AspNetCore.Mvc;
 using VectorPipeline.Ingest.Chunking;
 using VectorPipeline.Ingest.Telemetry;
 using VectorPipeline.Messaging.Contracts;
+using VectorPipeline.ServiceDefaults.Security;
 using VectorPipeline.VectorStore;
 
 namespace VectorPipeline.Ingest.Apis;
@@ -15,12 +18,18 @@ public static class DocumentsApi
     /// <summary>Longest accepted document id, in characters.</summary>
     public const int MaxIdLength = 256;
 
-    /// <summary>Maps <c>POST /documents</c>, <c>GET /documents/{id}</c> and <c>DELETE /documents/{id}</c>.</summary>
+    /// <summary>
+    /// Maps <c>POST /documents</c>, <c>GET /documents/{id}</c> and <c>DELETE /documents/{id}</c>, for callers with the
+    /// <c>ingest</c> or <c>admin</c> role; each works in the caller's tenant only.
+    /// </summary>
     public static IEndpointRouteBuilder MapDocumentsApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/documents").WithTags("Documents");
+        var api = app.MapGroup("/documents").WithTags("Documents").RequireAuthorization(AuthPolicies.Ingest);
         api.MapPost("/", PostDocument).WithName("PostDocument")
-            .WithSummary("Store a document (or replace the one with the same id), split it into chunks and queue them for embedding.");
+            .WithSummary("Store a document (or replace the one with the same id), split it into chunks and queue them for embedding.")
+            .Accepts<PostDocumentRequest>("application/json")
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
         api.MapGet("/{**id}", GetDocument).WithName("GetDocument")
             .WithSummary("A document's status and exact chunk counts for the active embedding model.");
         api.MapDelete("/{**id}", DeleteDocument).WithName("DeleteDocument")
@@ -29,28 +38,37 @@ public static class DocumentsApi
     }
 
     /// <summary>
-    /// Handles <c>POST /documents</c>: validate, split, reconcile the stored chunks by content hash and
-    /// commit, then publish one <see cref="EmbedChunk"/> per chunk that needs an embedding (none for an
-    /// unchanged document).
+    /// Handles <c>POST /documents</c>: read the body (<see cref="DocumentRequestReader"/>: 415, 413, 400 for UTF-8 and
+    /// JSON errors), validate, split, reconcile the stored chunks by content hash and commit in the caller's tenant,
+    /// then publish one <see cref="EmbedChunk"/> per chunk that needs an embedding (none for an unchanged document).
+    /// Nothing is stored for a rejected request.
     /// </summary>
     public static async Task<Results<Accepted<PostDocumentResponse>, ValidationProblem, ProblemHttpResult>> PostDocument(
-        PostDocumentRequest request,
+        HttpContext http,
+        DocumentRequestReader reader,
         RecursiveTextSplitter splitter,
         DocumentStore documents,
         IPublishEndpoint publisher,
         ILoggerFactory loggerFactory,
         CancellationToken cancellationToken)
     {
-        var errors = Validate(request);
+        var (request, problem) = await reader.ReadAsync(http, cancellationToken);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        var errors = Validate(request!, reader.Limits);
         if (errors.Count > 0)
         {
             return TypedResults.ValidationProblem(errors);
         }
 
-        var id = request.Id ?? Guid.CreateVersion7().ToString("n");
+        var id = request!.Id ?? Guid.CreateVersion7().ToString("n");
         var chunks = splitter.Split(request.Text!);
         var metadata = request.Metadata is { ValueKind: JsonValueKind.Object } m ? m.GetRawText() : "{}";
-        var stored = await documents.UpsertAsync(new DocumentToStore(id, request.Title, request.Source, metadata, chunks), cancellationToken);
+        var stored = await documents.UpsertAsync(
+            new DocumentToStore(id, request.Title, request.Source, metadata, chunks) { Tenant = http.User.GetTenant() }, cancellationToken);
         IngestMetrics.TagDocument(id, stored.Chunks.Count, stored.ChunksToEmbed.Count);
 
         try
@@ -76,13 +94,13 @@ public static class DocumentsApi
         return TypedResults.Accepted(statusUrl, new PostDocumentResponse(id, status, stored.Chunks.Count, statusUrl, stored.ChunksToEmbed.Count));
     }
 
-    /// <summary>Handles <c>GET /documents/{id}</c>.</summary>
+    /// <summary>Handles <c>GET /documents/{id}</c>: the caller's tenant's document, 404 when that tenant has none with the id.</summary>
     public static async Task<Results<Ok<DocumentStatusResponse>, NotFound<ProblemDetails>>> GetDocument(
-        string id, DocumentStore documents, EmbeddingModelStore models, CancellationToken cancellationToken)
+        string id, ClaimsPrincipal user, DocumentStore documents, EmbeddingModelStore models, CancellationToken cancellationToken)
     {
         id = RouteId(id);
         var model = await models.GetActiveAsync(cancellationToken);
-        var state = await documents.GetStateAsync(id, model?.Id, cancellationToken);
+        var state = await documents.GetStateAsync(user.GetTenant(), id, model?.Id, cancellationToken);
         if (state is null)
         {
             return NotFound(id);
@@ -98,9 +116,9 @@ public static class DocumentsApi
             state.Errors.Count == 0 ? null : state.Errors.Select(e => new DocumentErrorResponse(e.ChunkOrdinal, e.Error, e.OccurredAt)).ToList()));
     }
 
-    /// <summary>Handles <c>DELETE /documents/{id}</c>: 204 when deleted, 404 when there was no such document.</summary>
-    public static async Task<Results<NoContent, NotFound<ProblemDetails>>> DeleteDocument(string id, DocumentStore documents, CancellationToken cancellationToken) =>
-        await documents.DeleteAsync(RouteId(id), cancellationToken) ? TypedResults.NoContent() : NotFound(RouteId(id));
+    /// <summary>Handles <c>DELETE /documents/{id}</c>: 204 when deleted, 404 when the caller's tenant had no such document.</summary>
+    public static async Task<Results<NoContent, NotFound<ProblemDetails>>> DeleteDocument(string id, ClaimsPrincipal user, DocumentStore documents, CancellationToken cancellationToken) =>
+        await documents.DeleteAsync(user.GetTenant(), RouteId(id), cancellationToken) ? TypedResults.NoContent() : NotFound(RouteId(id));
 
     /// <summary>
     /// Relative URL of a document's status. Ids may hold slashes (<c>docs/guide.md</c>); each segment is
@@ -119,12 +137,16 @@ public static class DocumentsApi
         Type = "https://tools.ietf.org/html/rfc9110#section-15.5.5",
     });
 
-    private static Dictionary<string, string[]> Validate(PostDocumentRequest request)
+    private static Dictionary<string, string[]> Validate(PostDocumentRequest request, DocumentLimitsOptions limits)
     {
         var errors = new Dictionary<string, string[]>();
         if (string.IsNullOrWhiteSpace(request.Text))
         {
             errors["text"] = ["Text is required and must not be blank."];
+        }
+        else if (!IsStorableText(request.Text))
+        {
+            errors["text"] = ["Text must not contain NUL characters or unpaired UTF-16 surrogates."];
         }
 
         if (request.Id is not null)
@@ -137,23 +159,103 @@ public static class DocumentsApi
             {
                 errors["id"] = ["Id must not contain control characters."];
             }
+            else if (string.IsNullOrWhiteSpace(request.Id) || !IsStorableText(request.Id))
+            {
+                errors["id"] = ["Id must not be blank or contain unpaired UTF-16 surrogates."];
+            }
         }
 
         if (request.Title is { Length: > 1000 })
         {
             errors["title"] = ["Title must be at most 1000 characters long."];
         }
+        else if (request.Title is not null && !IsStorableText(request.Title))
+        {
+            errors["title"] = ["Title must not contain NUL characters or unpaired UTF-16 surrogates."];
+        }
 
         if (request.Source is { Length: > 2000 })
         {
             errors["source"] = ["Source must be at most 2000 characters long."];
+        }
+        else if (request.Source is not null && !IsStorableText(request.Source))
+        {
+            errors["source"] = ["Source must not contain NUL characters or unpaired UTF-16 surrogates."];
         }
 
         if (request.Metadata is { } metadata && metadata.ValueKind is not (JsonValueKind.Object or JsonValueKind.Null))
         {
             errors["metadata"] = [$"Metadata must be a JSON object; got {metadata.ValueKind.ToString().ToLowerInvariant()}."];
         }
+        else if (request.Metadata is { ValueKind: JsonValueKind.Object } value)
+        {
+            var bytes = Encoding.UTF8.GetByteCount(value.GetRawText());
+            if (bytes > limits.MaxMetadataBytes)
+            {
+                errors["metadata"] = [$"Metadata is {bytes} bytes of JSON; at most {limits.MaxMetadataBytes} are accepted (Documents:MaxMetadataBytes)."];
+            }
+            else if (Depth(value) is var depth && depth > limits.MaxMetadataDepth)
+            {
+                errors["metadata"] = [$"Metadata nests objects and arrays {depth} deep; at most {limits.MaxMetadataDepth} levels are accepted (Documents:MaxMetadataDepth)."];
+            }
+            else if (!IsStorableJson(value))
+            {
+                errors["metadata"] = ["Metadata strings and names must not contain NUL characters (\\u0000) or unpaired UTF-16 surrogates."];
+            }
+        }
 
         return errors;
     }
+
+    // PostgreSQL text and jsonb hold neither NUL nor unpaired surrogates (they are not UTF-8): refuse them here as a 400
+    // rather than let the database fail the insert.
+    private static bool IsStorableText(string text)
+    {
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            if (c == '\0' || char.IsLowSurrogate(c))
+            {
+                return false;
+            }
+
+            if (char.IsHighSurrogate(c))
+            {
+                if (i + 1 >= text.Length || !char.IsLowSurrogate(text[i + 1]))
+                {
+                    return false;
+                }
+
+                i++;
+            }
+        }
+
+        return true;
+    }
+
+    private static bool IsStorableJson(JsonElement element)
+    {
+        try
+        {
+            return element.ValueKind switch
+            {
+                JsonValueKind.Object => element.EnumerateObject().All(p => IsStorableText(p.Name) && IsStorableJson(p.Value)),
+                JsonValueKind.Array => element.EnumerateArray().All(IsStorableJson),
+                JsonValueKind.String => IsStorableText(element.GetString()!),
+                _ => true,
+            };
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Nesting of objects and arrays: a scalar is 0, <c>{}</c> is 1, <c>{"a":{}}</c> is 2.</summary>
+    private static int Depth(JsonElement element) => element.ValueKind switch
+    {
+        JsonValueKind.Object => 1 + element.EnumerateObject().Select(p => Depth(p.Value)).DefaultIfEmpty(0).Max(),
+        JsonValueKind.Array => 1 + element.EnumerateArray().Select(Depth).DefaultIfEmpty(0).Max(),
+        _ => 0,
+    };
 }

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using VectorPipeline.Ingest.Backfill;
 using VectorPipeline.Ingest.Indexing;
+using VectorPipeline.ServiceDefaults.Security;
 using VectorPipeline.VectorStore;
 using VectorPipeline.VectorStore.Indexing;
 
@@ -14,10 +15,10 @@ namespace VectorPipeline.Ingest.Apis;
 /// </summary>
 public static class ModelsApi
 {
-    /// <summary>Maps <c>GET /models</c>, <c>GET /models/{model}</c>, <c>POST /models/{model}/backfill</c>, <c>POST /models/{model}/activate</c>, <c>POST /models/{model}/reindex</c> and <c>DELETE /models/{model}</c>.</summary>
+    /// <summary>Maps, for callers with the <c>admin</c> role only, <c>GET /models</c>, <c>GET /models/{model}</c>, <c>POST /models/{model}/backfill</c>, <c>POST /models/{model}/activate</c>, <c>POST /models/{model}/reindex</c> and <c>DELETE /models/{model}</c>.</summary>
     public static IEndpointRouteBuilder MapModelsApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/models").WithTags("Models");
+        var api = app.MapGroup("/models").WithTags("Models").RequireAuthorization(AuthPolicies.Admin);
         api.MapGet("/", ListModels).WithName("ListModels")
             .WithSummary("Every registered embedding model with its status and backfill progress.");
         api.MapGet("/{model}", GetModel).WithName("GetModel")

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using VectorPipeline.Embeddings;
+using VectorPipeline.Ingest.Apis;
 using VectorPipeline.Ingest.Backfill;
 using VectorPipeline.Ingest.Chunking;
 using VectorPipeline.Ingest.Indexing;
@@ -20,6 +21,9 @@ public static class Extensions
         builder.AddMessaging();
         builder.Services.AddOptions<ChunkingOptions>().BindConfiguration(ChunkingOptions.SectionName)
             .Validate(o => { o.Validate(); return true; }).ValidateOnStart();
+        builder.Services.AddOptions<DocumentLimitsOptions>().BindConfiguration(DocumentLimitsOptions.SectionName)
+            .Validate(o => { o.Validate(); return true; }).ValidateOnStart();
+        builder.Services.AddSingleton<DocumentRequestReader>();
         builder.Services.AddSingleton(services => new RecursiveTextSplitter(services.GetRequiredService<IOptions<ChunkingOptions>>().Value));
         builder.Services.AddOptions<BackfillOptions>().BindConfiguration(BackfillOptions.SectionName)
             .Validate(o => { o.Validate(); return true; }).ValidateOnStart();

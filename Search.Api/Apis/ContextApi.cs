@@ -1,6 +1,8 @@
+using System.Security.Claims;
 using System.Text;
 using Microsoft.AspNetCore.Http.HttpResults;
 using VectorPipeline.Search.Services;
+using VectorPipeline.ServiceDefaults.Security;
 
 namespace VectorPipeline.Search.Apis;
 
@@ -27,7 +29,7 @@ public static class ContextApi
     /// <summary>Maps <c>POST /search/context</c>.</summary>
     public static IEndpointRouteBuilder MapContextApi(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/search/context", Context).WithName("SearchContext").WithTags("Search")
+        app.MapPost("/search/context", Context).RequireAuthorization(AuthPolicies.Search).WithName("SearchContext").WithTags("Search")
             .WithSummary("The top chunks for a query as one numbered context text within maxChars, with its sources: [1] Title\\ntext\\n\\n[2] ...");
         return app;
     }
@@ -37,7 +39,7 @@ public static class ContextApi
     /// (<c>maxChars</c> or a search field), or 502/503 problem details when the search cannot run.
     /// </summary>
     public static async Task<Results<Ok<ContextResponse>, ValidationProblem, ProblemHttpResult>> Context(
-        ContextRequest request, SearchService search, CancellationToken cancellationToken)
+        ContextRequest request, SearchService search, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
         var maxChars = request.MaxChars ?? DefaultMaxChars;
         if (maxChars is < MinMaxChars or > MaxMaxChars)
@@ -47,7 +49,7 @@ public static class ContextApi
 
         var searchRequest = new SearchRequest(Query: request.Query, TopK: request.TopK, MinScore: request.MinScore, Mode: request.Mode,
             Model: request.Model, Filter: request.Filter);
-        switch (await search.SearchAsync(searchRequest, cancellationToken))
+        switch (await search.SearchAsync(searchRequest, user.GetTenant(), cancellationToken))
         {
             case SearchOutcome.Found found:
                 var (context, sources, truncated) = Build(found.Response.Results, maxChars);

@@ -12,7 +12,8 @@ namespace VectorPipeline.Search.Apis;
 /// <summary>
 /// <c>POST /retrieval</c>: Dify's External Knowledge API (protocol: Dify documentation, "External Knowledge
 /// API"), so a Dify knowledge base can be backed by this service. Authorization is
-/// <c>Authorization: Bearer {Search:RetrievalApiKey}</c>; the search itself is <see cref="SearchService.SearchAsync"/>
+/// <c>Authorization: Bearer {Search:RetrievalApiKey}</c>, not the service's API keys; it searches the documents of
+/// tenant <c>Search:RetrievalTenant</c> (the default tenant when not set). The search itself is <see cref="SearchService.SearchAsync"/>
 /// in <c>Search:RetrievalMode</c> (hybrid by default).
 /// </summary>
 public static class RetrievalApi
@@ -60,7 +61,8 @@ public static class RetrievalApi
                 .LogWarning("Search:RetrievalApiKey is not set: POST /retrieval (Dify External Knowledge API) answers every request with error 1002 until it is.");
         }
 
-        app.MapPost("/retrieval", Retrieve).WithName("Retrieval").WithTags("Retrieval")
+        // Dify sends its own bearer key (Search:RetrievalApiKey), checked here: the API-key scheme does not apply.
+        app.MapPost("/retrieval", Retrieve).AllowAnonymous().WithName("Retrieval").WithTags("Retrieval")
             .WithSummary("Dify External Knowledge API: top_k chunks of one knowledge id for a query, as {records: [{content, score, title, metadata}]}.")
             .Accepts<RetrievalRequest>("application/json")
             .Produces<RetrievalResponse>()
@@ -152,7 +154,7 @@ public static class RetrievalApi
         var searchRequest = new SearchRequest(Query: body.Query, TopK: body.RetrievalSetting.TopK, MinScore: threshold, Mode: mode,
             Filter: filter.Count == 0 ? null : JsonSerializer.SerializeToElement(filter));
 
-        return await search.SearchAsync(searchRequest, cancellationToken) switch
+        return await search.SearchAsync(searchRequest, settings.RetrievalTenant ?? "", cancellationToken) switch
         {
             SearchOutcome.Found found => TypedResults.Json(new RetrievalResponse(found.Response.Results.Select(r => ToRecord(r, scale)).ToList())),
             SearchOutcome.Invalid invalid => Error(StatusCodes.Status400BadRequest, InvalidRequest,

@@ -1,5 +1,7 @@
+using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using VectorPipeline.Search.Services;
+using VectorPipeline.ServiceDefaults.Security;
 
 namespace VectorPipeline.Search.Apis;
 
@@ -9,19 +11,20 @@ public static class SearchApi
     /// <summary>Maps <c>POST /search</c> and <c>GET /search?q=...</c>.</summary>
     public static IEndpointRouteBuilder MapSearchApi(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/search", Search).WithName("Search").WithTags("Search")
+        app.MapPost("/search", Search).RequireAuthorization(AuthPolicies.Search).WithName("Search").WithTags("Search")
             .WithSummary("Top-k chunks for a query: vector (HNSW, cosine), keyword (full-text) or hybrid (reciprocal rank fusion), with filters.");
-        app.MapGet("/search", (string? q, int? topK, string? mode, string? model, double? minScore, SearchService search, CancellationToken cancellationToken) =>
-                Search(new SearchRequest(q, topK, minScore, mode, model), search, cancellationToken))
+        app.MapGet("/search", (string? q, int? topK, string? mode, string? model, double? minScore, SearchService search, ClaimsPrincipal user, CancellationToken cancellationToken) =>
+                Search(new SearchRequest(q, topK, minScore, mode, model), search, user, cancellationToken))
+            .RequireAuthorization(AuthPolicies.Search)
             .WithName("SearchByUrl").WithTags("Search")
             .WithSummary("The same search from a URL: /search?q=...&topK=...&mode=...&model=...&minScore=...");
         return app;
     }
 
-    /// <summary>Handles <c>POST /search</c> (see <see cref="SearchService.SearchAsync"/>): 200, 400 naming the field, or 502/503 problem details.</summary>
+    /// <summary>Handles <c>POST /search</c> (see <see cref="SearchService.SearchAsync"/>) in the caller's tenant: 200, 400 naming the field, or 502/503 problem details.</summary>
     public static async Task<Results<Ok<SearchResponse>, ValidationProblem, ProblemHttpResult>> Search(
-        SearchRequest request, SearchService search, CancellationToken cancellationToken) =>
-        await search.SearchAsync(request, cancellationToken) switch
+        SearchRequest request, SearchService search, ClaimsPrincipal user, CancellationToken cancellationToken) =>
+        await search.SearchAsync(request, user.GetTenant(), cancellationToken) switch
         {
             SearchOutcome.Found found => TypedResults.Ok(found.Response),
             SearchOutcome.Invalid invalid => TypedResults.ValidationProblem(invalid.Errors),

@@ -43,6 +43,12 @@ public sealed class SearchOptions
     /// </summary>
     public string[]? RetrievalKnowledgeIds { get; set; }
 
+    /// <summary>
+    /// The tenant whose documents <c>POST /retrieval</c> searches (its Dify key belongs to no API key, so to no
+    /// tenant); empty or not set = the default tenant. Environment form <c>Search__RetrievalTenant</c>.
+    /// </summary>
+    public string? RetrievalTenant { get; set; }
+
     /// <summary>Search mode of <c>POST /retrieval</c>: <c>vector</c>, <c>keyword</c> or <c>hybrid</c>; <c>hybrid</c> by default.</summary>
     public string RetrievalMode { get; set; } = "hybrid";
 }

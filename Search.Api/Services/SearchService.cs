@@ -43,17 +43,24 @@ public sealed class SearchService(EmbeddingModelCatalog catalog, EmbeddingModelS
     /// search. Hybrid fuses the vector and keyword top candidates by reciprocal rank fusion. With <c>mmr</c>,
     /// vector and hybrid fetch <c>mmr.candidates</c> hits with their embeddings and keep topK of them chosen by
     /// <see cref="MaximalMarginalRelevance"/>; each result keeps the mode's score. With <c>exact</c> (vector
-    /// mode), the search bypasses the HNSW index (<see cref="VectorSearchOptions.Exact"/>).
+    /// mode), the search bypasses the HNSW index (<see cref="VectorSearchOptions.Exact"/>). Every mode searches only
+    /// the documents of <paramref name="tenant"/> (<see cref="SearchFilter.Tenant"/>).
     /// </summary>
-    public async Task<SearchOutcome> SearchAsync(SearchRequest request, CancellationToken cancellationToken)
+    /// <param name="request">The search.</param>
+    /// <param name="tenant">The caller's tenant (empty = the default tenant); no other tenant's chunk is ever returned.</param>
+    /// <param name="cancellationToken">Cancels the search.</param>
+    public async Task<SearchOutcome> SearchAsync(SearchRequest request, string tenant, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(tenant);
         var settings = options.Value;
         var errors = Validate(request, settings);
-        var filter = SearchFilterParser.Parse(request.Filter, errors);
+        var parsed = SearchFilterParser.Parse(request.Filter, errors);
         if (errors.Count > 0)
         {
             return new SearchOutcome.Invalid(errors);
         }
+
+        var filter = (parsed ?? SearchFilter.ForTenant(tenant)) with { Tenant = tenant };
 
         var mode = (request.Mode ?? "vector").ToLowerInvariant();
         var topK = request.TopK ?? 10;

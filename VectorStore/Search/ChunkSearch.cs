@@ -8,7 +8,7 @@ namespace VectorPipeline.VectorStore.Search;
 
 /// <summary>One search hit.</summary>
 /// <param name="ChunkId">Chunk key.</param>
-/// <param name="DocumentId">The document's client key.</param>
+/// <param name="DocumentId">The document's client key (without its tenant, see <see cref="DocumentKey"/>).</param>
 /// <param name="Title">Document title, if any.</param>
 /// <param name="Text">Chunk text.</param>
 /// <param name="Score">
@@ -313,7 +313,7 @@ public sealed partial class ChunkSearch(NpgsqlDataSource dataSource)
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            hits.Add(new ChunkHit(reader.GetInt64(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2),
+            hits.Add(new ChunkHit(reader.GetInt64(0), DocumentKey.ClientId(reader.GetString(1)), reader.IsDBNull(2) ? null : reader.GetString(2),
                 reader.GetString(3), reader.GetDouble(4), reader.GetString(5), reader.FieldCount > 6 ? reader.GetFieldValue<float[]>(6) : null));
         }
 

@@ -15,8 +15,19 @@ namespace VectorPipeline.VectorStore.Search;
 /// <param name="Metadata">A condition on <c>documents.metadata</c>; null = any.</param>
 public sealed record SearchFilter(IReadOnlyList<string>? DocumentIds, IReadOnlyList<string>? Sources, MetadataCondition? Metadata)
 {
+    /// <summary>A filter that restricts nothing but the tenant.</summary>
+    /// <param name="tenant">The tenant whose documents to search (empty = the default tenant).</param>
+    public static SearchFilter ForTenant(string tenant) => new(null, null, null) { Tenant = tenant };
+
+    /// <summary>
+    /// Only documents of this tenant (<c>documents.tenant</c>; empty = the default tenant), with
+    /// <see cref="DocumentIds"/> read as that tenant's ids (<see cref="DocumentKey"/>); null = every tenant (for tools
+    /// and tests; Search.Api always sets it).
+    /// </summary>
+    public string? Tenant { get; init; }
+
     /// <summary>True when the filter restricts nothing.</summary>
-    public bool IsEmpty => DocumentIds is null && Sources is null && Metadata is null;
+    public bool IsEmpty => DocumentIds is null && Sources is null && Metadata is null && Tenant is null;
 
     /// <summary>
     /// Appends the SQL predicate on <c>d</c> (documents) to <paramref name="sql"/>, adding its values to
@@ -25,9 +36,15 @@ public sealed record SearchFilter(IReadOnlyList<string>? DocumentIds, IReadOnlyL
     public void AppendSql(StringBuilder sql, NpgsqlCommand command)
     {
         sql.Append("TRUE");
+        if (Tenant is not null)
+        {
+            sql.Append(" AND d.tenant = ").Append(Add(command, Tenant, NpgsqlDbType.Text));
+        }
+
         if (DocumentIds is not null)
         {
-            sql.Append(" AND d.id = ANY(").Append(Add(command, DocumentIds.ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Text)).Append(')');
+            var ids = Tenant is null ? DocumentIds.ToArray() : DocumentIds.Select(id => DocumentKey.Stored(Tenant, id)).ToArray();
+            sql.Append(" AND d.id = ANY(").Append(Add(command, ids, NpgsqlDbType.Array | NpgsqlDbType.Text)).Append(')');
         }
 
         if (Sources is not null)

@@ -36,7 +36,11 @@ public sealed class ServiceProcess : IAsyncDisposable
     /// <summary>Everything the process wrote so far, line by line.</summary>
     public IReadOnlyCollection<string> Output => _output;
 
-    /// <summary>Starts <paramref name="project"/> (folder and assembly name, e.g. <c>Ingest.Api</c>) and waits until <c>/health</c> answers 200.</summary>
+    /// <summary>
+    /// Starts <paramref name="project"/> (folder and assembly name, e.g. <c>Ingest.Api</c>) and waits until <c>/health</c> answers 200.
+    /// Without keys of its own in <paramref name="environment"/> the service runs with <c>Auth__Mode=none</c> and
+    /// <c>RateLimit__PermitLimit=0</c> (no API keys, no rate limit); give <c>Auth__Mode=apikey</c> with keys to test them.
+    /// </summary>
     /// <exception cref="InvalidOperationException">The process exited or stayed unhealthy for 60 s; the message holds its output.</exception>
     public static async Task<ServiceProcess> StartAsync(string name, string project, IReadOnlyDictionary<string, string> environment)
     {
@@ -52,6 +56,9 @@ public sealed class ServiceProcess : IAsyncDisposable
         info.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
         info.Environment["Logging__Console__FormatterName"] = "simple";
         info.Environment["Logging__Console__FormatterOptions__SingleLine"] = "true";
+        // Like a developer's machine: no API keys, no rate limit. Tests of keys and limits pass their own settings.
+        info.Environment["Auth__Mode"] = "none";
+        info.Environment["RateLimit__PermitLimit"] = "0";
         foreach (var (key, value) in environment)
         {
             info.Environment[key] = value;

@@ -1,0 +1,64 @@
+namespace VectorPipeline.ServiceDefaults.Security;
+
+/// <summary>
+/// The <c>Auth</c> configuration section of Ingest.Api and Search.Api (environment form <c>Auth__Mode</c>,
+/// <c>Auth__ApiKeys__0__Key</c>, ...): whether API keys are required, and the keys with their tenant and roles.
+/// </summary>
+public sealed class AuthOptions
+{
+    /// <summary>Configuration section name.</summary>
+    public const string SectionName = "Auth";
+
+    /// <summary>
+    /// <c>apikey</c> (every endpoint but <c>/health</c>, <c>/alive</c> and <c>/openapi/v1.json</c> needs a key),
+    /// <c>none</c> (no keys: every caller is an administrator of the default tenant; a warning is logged at start),
+    /// or not set: <c>apikey</c> when keys are configured; with no keys, <c>none</c> in the Development environment
+    /// and a refusal to start in any other.
+    /// </summary>
+    public string? Mode { get; set; }
+
+    /// <summary>The accepted keys (<c>Auth:ApiKeys:{n}:*</c>).</summary>
+    public List<ApiKeyEntry> ApiKeys { get; set; } = [];
+}
+
+/// <summary>One API key in configuration (<c>Auth:ApiKeys:{n}</c>).</summary>
+public sealed class ApiKeyEntry
+{
+    /// <summary>A label for logs and rate-limit partitions (never the key); <c>key{n}</c> when not set.</summary>
+    public string? Name { get; set; }
+
+    /// <summary>The key itself, at least 16 characters. Give this or <see cref="KeyHash"/>, not both.</summary>
+    public string? Key { get; set; }
+
+    /// <summary>
+    /// SHA-256 of the key's UTF-8 bytes as 64 hexadecimal digits (<c>printf %s "$KEY" | sha256sum</c>), so that the
+    /// plain key need not be in configuration. Give this or <see cref="Key"/>.
+    /// </summary>
+    public string? KeyHash { get; set; }
+
+    /// <summary>
+    /// The tenant the key belongs to: every document it writes and every search it runs is confined to that
+    /// tenant. Empty or not set: the default tenant (where documents posted without tenants live). Letters, digits,
+    /// <c>.</c>, <c>_</c>, <c>-</c>, at most 64 characters.
+    /// </summary>
+    public string? Tenant { get; set; }
+
+    /// <summary>
+    /// Roles, comma-separated: <c>admin</c> (everything, including <c>/models</c>), <c>ingest</c>
+    /// (<c>/documents</c>), <c>search</c> (<c>/search</c>, <c>/search/context</c>).
+    /// </summary>
+    public string? Role { get; set; }
+}
+
+/// <summary>The <c>RateLimit</c> configuration section: requests per client (API key, else IP address) and window.</summary>
+public sealed class RateLimitOptions
+{
+    /// <summary>Configuration section name.</summary>
+    public const string SectionName = "RateLimit";
+
+    /// <summary>Requests one client may make per window; 0 turns rate limiting off. 1000 by default.</summary>
+    public int PermitLimit { get; set; } = 1000;
+
+    /// <summary>Length of the fixed window, seconds (1..3600); 10 by default.</summary>
+    public int WindowSeconds { get; set; } = 10;
+}

@@ -1,0 +1,141 @@
+using System.Globalization;
+using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using VectorPipeline.ServiceDefaults.Http;
+
+namespace VectorPipeline.ServiceDefaults.Security;
+
+/// <summary>
+/// API keys, roles, tenants and rate limits of Ingest.Api and Search.Api: the <c>ApiKey</c> authentication scheme
+/// (<see cref="ApiKeyAuthenticationHandler"/>), the policies of <see cref="AuthPolicies"/>, a fallback policy that
+/// requires an authenticated caller on every endpoint not marked otherwise, a per-client fixed-window rate limiter,
+/// and problem details for requests the framework rejects (bad JSON, wrong content type, body too large).
+/// </summary>
+public static class SecurityExtensions
+{
+    /// <summary>
+    /// Registers authentication, authorization, rate limiting and <see cref="BadRequestExceptionHandler"/>.
+    /// Reads <c>Auth</c> (<see cref="AuthOptions"/>) and <c>RateLimit</c> (<see cref="RateLimitOptions"/>) now.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">A key setting is invalid, or no key is configured outside Development without <c>Auth:Mode=none</c>.</exception>
+    public static TBuilder AddApiSecurity<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
+    {
+        var auth = builder.Configuration.GetSection(AuthOptions.SectionName).Get<AuthOptions>() ?? new AuthOptions();
+        var store = ApiKeyStore.Create(auth, builder.Environment.IsDevelopment());
+        builder.Services.AddSingleton(store);
+        // Routing answers 415 itself when a body's content type is not one an endpoint accepts (Accepts metadata): say which.
+        builder.Services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
+        {
+            if (context.ProblemDetails.Status == StatusCodes.Status415UnsupportedMediaType && string.IsNullOrEmpty(context.ProblemDetails.Detail))
+            {
+                context.ProblemDetails.Title = "Unsupported content type";
+                context.ProblemDetails.Detail = $"Content type '{context.HttpContext.Request.ContentType ?? "(none)"}' is not supported: send 'Content-Type: application/json' (UTF-8).";
+            }
+        });
+        builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
+            .AddScheme<ApiKeyAuthenticationOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
+        builder.Services.AddAuthorizationBuilder()
+            .AddPolicy(AuthPolicies.Admin, policy => policy.RequireRole(Roles.Admin))
+            .AddPolicy(AuthPolicies.Ingest, policy => policy.RequireRole(Roles.Ingest, Roles.Admin))
+            .AddPolicy(AuthPolicies.Search, policy => policy.RequireRole(Roles.Search, Roles.Admin))
+            .SetFallbackPolicy(new AuthorizationPolicyBuilder(ApiKeyAuthenticationHandler.SchemeName).RequireAuthenticatedUser().Build());
+
+        var limits = builder.Configuration.GetSection(RateLimitOptions.SectionName).Get<RateLimitOptions>() ?? new RateLimitOptions();
+        if (limits.PermitLimit < 0 || limits.WindowSeconds is < 1 or > 3600)
+        {
+            throw new InvalidOperationException("RateLimit:PermitLimit must be 0 (off) or more, RateLimit:WindowSeconds between 1 and 3600.");
+        }
+
+        builder.Services.AddSingleton(limits);
+        builder.Services.AddRateLimiter(options =>
+        {
+            options.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            options.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context => Partition(context, limits));
+            options.OnRejected = async (context, cancellationToken) =>
+            {
+                var retryAfter = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(limits.WindowSeconds);
+                var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
+                var http = context.HttpContext;
+                http.Response.StatusCode = StatusCodes.Status429TooManyRequests;
+                http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+                await http.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+                {
+                    HttpContext = http,
+                    ProblemDetails =
+                    {
+                        Status = StatusCodes.Status429TooManyRequests,
+                        Title = "Too many requests",
+                        Detail = string.Create(CultureInfo.InvariantCulture,
+                            $"This client may make {limits.PermitLimit} requests per {limits.WindowSeconds} s; retry after {seconds} s."),
+                        Type = "https://tools.ietf.org/html/rfc6585#section-4",
+                    },
+                });
+            };
+        });
+
+        builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
+        builder.Services.AddExceptionHandler<BadRequestExceptionHandler>();
+        return builder;
+    }
+
+    /// <summary>
+    /// Adds authentication, the rate limiter (after authentication, so that it can partition by key) and
+    /// authorization to the pipeline, and logs the authentication mode: a warning when keys are not required.
+    /// Call after <c>UseExceptionHandler</c> and <c>UseStatusCodePages</c>.
+    /// </summary>
+    public static WebApplication UseApiSecurity(this WebApplication app)
+    {
+        var store = app.Services.GetRequiredService<ApiKeyStore>();
+        var limits = app.Services.GetRequiredService<RateLimitOptions>();
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("VectorPipeline.Security");
+        if (store.Enabled)
+        {
+            logger.LogInformation("API keys required: {Reason}; tenants: {Tenants}", store.Reason,
+                string.Join(", ", store.Keys.Select(k => k.Tenant.Length == 0 ? "(default)" : k.Tenant).Distinct()));
+        }
+        else
+        {
+            logger.LogWarning("AUTHENTICATION IS OFF ({Reason}): every caller is an administrator of the default tenant. "
+                + "Configure Auth:ApiKeys before exposing this service.", store.Reason);
+        }
+
+        if (limits.PermitLimit == 0)
+        {
+            logger.LogWarning("Rate limiting is off (RateLimit:PermitLimit = 0).");
+        }
+
+        app.UseAuthentication();
+        app.UseRateLimiter();
+        app.UseAuthorization();
+        return app;
+    }
+
+    private static RateLimitPartition<string> Partition(HttpContext context, RateLimitOptions limits)
+    {
+        var path = context.Request.Path;
+        if (limits.PermitLimit == 0 || path.StartsWithSegments("/health") || path.StartsWithSegments("/alive"))
+        {
+            return RateLimitPartition.GetNoLimiter("unlimited");
+        }
+
+        // The authenticated key's name, else the client's address (behind a proxy, configure forwarded headers).
+        var client = context.User.FindFirst(ApiKeyClaims.KeyName)?.Value is { } key
+            ? "key:" + key
+            : "ip:" + (context.Connection.RemoteIpAddress?.ToString() ?? "unknown");
+        return RateLimitPartition.GetFixedWindowLimiter(client, _ => new FixedWindowRateLimiterOptions
+        {
+            PermitLimit = limits.PermitLimit,
+            Window = TimeSpan.FromSeconds(limits.WindowSeconds),
+            QueueLimit = 0,
+            AutoReplenishment = true,
+        });
+    }
+}
