@@ -18,5 +18,6 @@ app.MapDefaultEndpoints();
 app.MapDocumentsApi();
 app.MapModelsApi();
 app.MapStatusApi();
+app.MapBatchApi();
 
 await app.RunAsync();

@@ -281,4 +281,18 @@ public sealed class DocumentStore(NpgsqlDataSource dataSource)
         command.Parameters.AddWithValue(DocumentKey.Stored(tenant, id));
         return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
     }
+
+    /// <summary>The client ids of a tenant's documents whose <c>source</c> is <paramref name="source"/>, streamed in id order.</summary>
+    public async IAsyncEnumerable<string> ListIdsAsync(string tenant, string source,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await using var command = dataSource.CreateCommand("SELECT id FROM documents WHERE tenant = $1 AND source = $2 ORDER BY id");
+        command.Parameters.AddWithValue(tenant);
+        command.Parameters.AddWithValue(source);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            yield return DocumentKey.ClientId(reader.GetString(0));
+        }
+    }
 }

@@ -64,6 +64,9 @@ public sealed class DocumentRequestReader
     /// <summary>The limits in effect.</summary>
     public DocumentLimitsOptions Limits => _limits;
 
+    /// <summary>The JSON options documents are read with (the application's, with a nesting limit above the metadata limit).</summary>
+    public JsonSerializerOptions SerializerOptions => _json;
+
     /// <summary>The request, or the problem to answer instead.</summary>
     public async Task<(PostDocumentRequest? Request, ProblemHttpResult? Problem)> ReadAsync(HttpContext http, CancellationToken cancellationToken)
     {
@@ -71,7 +74,7 @@ public sealed class DocumentRequestReader
         if (!IsJson(request.ContentType))
         {
             return (null, Problem(StatusCodes.Status415UnsupportedMediaType, "Unsupported content type",
-                $"Content type '{request.ContentType ?? "(none)"}' is not supported: send the document as 'Content-Type: application/json' (UTF-8). File upload (multipart/form-data) is not available yet."));
+                $"Content type '{request.ContentType ?? "(none)"}' is not supported: send the document as 'Content-Type: application/json' (UTF-8), or upload a file as multipart/form-data (part \"file\")."));
         }
 
         var max = _limits.RequestBytesLimit;

@@ -5,6 +5,7 @@ using MassTransit;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using VectorPipeline.Ingest.Chunking;
+using VectorPipeline.Ingest.Documents;
 using VectorPipeline.Ingest.Telemetry;
 using VectorPipeline.Messaging.Contracts;
 using VectorPipeline.ServiceDefaults.Security;
@@ -27,7 +28,7 @@ public static class DocumentsApi
         var api = app.MapGroup("/documents").WithTags("Documents").RequireAuthorization(AuthPolicies.Ingest);
         api.MapPost("/", PostDocument).WithName("PostDocument")
             .WithSummary("Store a document (or replace the one with the same id), split it into chunks and queue them for embedding.")
-            .Accepts<PostDocumentRequest>("application/json")
+            .Accepts<PostDocumentRequest>("application/json", "multipart/form-data")
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
         api.MapGet("/{**id}", GetDocument).WithName("GetDocument")
@@ -38,60 +39,43 @@ public static class DocumentsApi
     }
 
     /// <summary>
-    /// Handles <c>POST /documents</c>: read the body (<see cref="DocumentRequestReader"/>: 415, 413, 400 for UTF-8 and
-    /// JSON errors), validate, split, reconcile the stored chunks by content hash and commit in the caller's tenant,
-    /// then publish one <see cref="EmbedChunk"/> per chunk that needs an embedding (none for an unchanged document).
+    /// Handles <c>POST /documents</c>: read the body, JSON (<see cref="DocumentRequestReader"/>: 415, 413, 400 for UTF-8
+    /// and JSON errors) or a file upload (<see cref="UploadReader"/>: 415 unsupported or mislabelled file, 422 corrupt
+    /// file), validate (<see cref="DocumentValidator"/>), then store and queue it (<see cref="DocumentIngestor"/>).
     /// Nothing is stored for a rejected request.
     /// </summary>
     public static async Task<Results<Accepted<PostDocumentResponse>, ValidationProblem, ProblemHttpResult>> PostDocument(
         HttpContext http,
         DocumentRequestReader reader,
-        RecursiveTextSplitter splitter,
-        DocumentStore documents,
-        IPublishEndpoint publisher,
-        ILoggerFactory loggerFactory,
+        UploadReader uploads,
+        DocumentIngestor ingestor,
         CancellationToken cancellationToken)
     {
-        var (request, problem) = await reader.ReadAsync(http, cancellationToken);
+        var (request, problem) = http.Request.HasFormContentType
+            ? await uploads.ReadAsync(http, cancellationToken)
+            : await reader.ReadAsync(http, cancellationToken);
         if (problem is not null)
         {
             return problem;
         }
 
-        var errors = Validate(request!, reader.Limits);
+        var errors = DocumentValidator.Validate(request!, reader.Limits);
         if (errors.Count > 0)
         {
             return TypedResults.ValidationProblem(errors);
         }
 
-        var id = request!.Id ?? Guid.CreateVersion7().ToString("n");
-        var chunks = splitter.Split(request.Text!);
-        var metadata = request.Metadata is { ValueKind: JsonValueKind.Object } m ? m.GetRawText() : "{}";
-        var stored = await documents.UpsertAsync(
-            new DocumentToStore(id, request.Title, request.Source, metadata, chunks) { Tenant = http.User.GetTenant() }, cancellationToken);
-        IngestMetrics.TagDocument(id, stored.Chunks.Count, stored.ChunksToEmbed.Count);
-
-        try
+        var outcome = await ingestor.IngestAsync(http.User.GetTenant(), request!, cancellationToken);
+        if (outcome.PublishError is not null)
         {
-            if (stored.ChunksToEmbed.Count > 0)
-            {
-                // One MassTransit send span per message, children of this request's span: the document's trace.
-                await publisher.PublishBatch(stored.ChunksToEmbed.Select(chunkId => new EmbedChunk(id, chunkId)), cancellationToken);
-                IngestMetrics.Published(stored.ChunksToEmbed.Count, "document");
-            }
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            loggerFactory.CreateLogger(typeof(DocumentsApi)).LogError(ex, "Document {DocumentId} is stored but its {Chunks} chunk messages could not be published", id, stored.ChunksToEmbed.Count);
             return TypedResults.Problem(
                 title: "Document stored, chunks not queued",
-                detail: $"Document '{id}' was stored but the message broker did not accept its chunks: {ex.Message}. Post it again to queue them.",
+                detail: $"Document '{outcome.Id}' was stored but the message broker did not accept its chunks: {outcome.PublishError}. Post it again to queue them.",
                 statusCode: StatusCodes.Status503ServiceUnavailable);
         }
 
-        var statusUrl = StatusUrl(id);
-        var status = stored.ChunksToEmbed.Count == 0 ? "ready" : "queued";
-        return TypedResults.Accepted(statusUrl, new PostDocumentResponse(id, status, stored.Chunks.Count, statusUrl, stored.ChunksToEmbed.Count));
+        var statusUrl = StatusUrl(outcome.Id);
+        return TypedResults.Accepted(statusUrl, new PostDocumentResponse(outcome.Id, outcome.Status, outcome.Stored.Chunks.Count, statusUrl, outcome.Stored.ChunksToEmbed.Count));
     }
 
     /// <summary>Handles <c>GET /documents/{id}</c>: the caller's tenant's document, 404 when that tenant has none with the id.</summary>
@@ -136,126 +120,4 @@ public static class DocumentsApi
         Status = StatusCodes.Status404NotFound,
         Type = "https://tools.ietf.org/html/rfc9110#section-15.5.5",
     });
-
-    private static Dictionary<string, string[]> Validate(PostDocumentRequest request, DocumentLimitsOptions limits)
-    {
-        var errors = new Dictionary<string, string[]>();
-        if (string.IsNullOrWhiteSpace(request.Text))
-        {
-            errors["text"] = ["Text is required and must not be blank."];
-        }
-        else if (!IsStorableText(request.Text))
-        {
-            errors["text"] = ["Text must not contain NUL characters or unpaired UTF-16 surrogates."];
-        }
-
-        if (request.Id is not null)
-        {
-            if (request.Id.Length is 0 or > MaxIdLength)
-            {
-                errors["id"] = [$"Id must be 1 to {MaxIdLength} characters long."];
-            }
-            else if (request.Id.Any(char.IsControl))
-            {
-                errors["id"] = ["Id must not contain control characters."];
-            }
-            else if (string.IsNullOrWhiteSpace(request.Id) || !IsStorableText(request.Id))
-            {
-                errors["id"] = ["Id must not be blank or contain unpaired UTF-16 surrogates."];
-            }
-        }
-
-        if (request.Title is { Length: > 1000 })
-        {
-            errors["title"] = ["Title must be at most 1000 characters long."];
-        }
-        else if (request.Title is not null && !IsStorableText(request.Title))
-        {
-            errors["title"] = ["Title must not contain NUL characters or unpaired UTF-16 surrogates."];
-        }
-
-        if (request.Source is { Length: > 2000 })
-        {
-            errors["source"] = ["Source must be at most 2000 characters long."];
-        }
-        else if (request.Source is not null && !IsStorableText(request.Source))
-        {
-            errors["source"] = ["Source must not contain NUL characters or unpaired UTF-16 surrogates."];
-        }
-
-        if (request.Metadata is { } metadata && metadata.ValueKind is not (JsonValueKind.Object or JsonValueKind.Null))
-        {
-            errors["metadata"] = [$"Metadata must be a JSON object; got {metadata.ValueKind.ToString().ToLowerInvariant()}."];
-        }
-        else if (request.Metadata is { ValueKind: JsonValueKind.Object } value)
-        {
-            var bytes = Encoding.UTF8.GetByteCount(value.GetRawText());
-            if (bytes > limits.MaxMetadataBytes)
-            {
-                errors["metadata"] = [$"Metadata is {bytes} bytes of JSON; at most {limits.MaxMetadataBytes} are accepted (Documents:MaxMetadataBytes)."];
-            }
-            else if (Depth(value) is var depth && depth > limits.MaxMetadataDepth)
-            {
-                errors["metadata"] = [$"Metadata nests objects and arrays {depth} deep; at most {limits.MaxMetadataDepth} levels are accepted (Documents:MaxMetadataDepth)."];
-            }
-            else if (!IsStorableJson(value))
-            {
-                errors["metadata"] = ["Metadata strings and names must not contain NUL characters (\\u0000) or unpaired UTF-16 surrogates."];
-            }
-        }
-
-        return errors;
-    }
-
-    // PostgreSQL text and jsonb hold neither NUL nor unpaired surrogates (they are not UTF-8): refuse them here as a 400
-    // rather than let the database fail the insert.
-    private static bool IsStorableText(string text)
-    {
-        for (var i = 0; i < text.Length; i++)
-        {
-            var c = text[i];
-            if (c == '\0' || char.IsLowSurrogate(c))
-            {
-                return false;
-            }
-
-            if (char.IsHighSurrogate(c))
-            {
-                if (i + 1 >= text.Length || !char.IsLowSurrogate(text[i + 1]))
-                {
-                    return false;
-                }
-
-                i++;
-            }
-        }
-
-        return true;
-    }
-
-    private static bool IsStorableJson(JsonElement element)
-    {
-        try
-        {
-            return element.ValueKind switch
-            {
-                JsonValueKind.Object => element.EnumerateObject().All(p => IsStorableText(p.Name) && IsStorableJson(p.Value)),
-                JsonValueKind.Array => element.EnumerateArray().All(IsStorableJson),
-                JsonValueKind.String => IsStorableText(element.GetString()!),
-                _ => true,
-            };
-        }
-        catch (InvalidOperationException)
-        {
-            return false;
-        }
-    }
-
-    /// <summary>Nesting of objects and arrays: a scalar is 0, <c>{}</c> is 1, <c>{"a":{}}</c> is 2.</summary>
-    private static int Depth(JsonElement element) => element.ValueKind switch
-    {
-        JsonValueKind.Object => 1 + element.EnumerateObject().Select(p => Depth(p.Value)).DefaultIfEmpty(0).Max(),
-        JsonValueKind.Array => 1 + element.EnumerateArray().Select(Depth).DefaultIfEmpty(0).Max(),
-        _ => 0,
-    };
 }

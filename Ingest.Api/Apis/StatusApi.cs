@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using VectorPipeline.Messaging;
 using VectorPipeline.Messaging.Contracts;
+using VectorPipeline.ServiceDefaults.Security;
 using VectorPipeline.VectorStore;
 
 namespace VectorPipeline.Ingest.Apis;
@@ -20,12 +21,13 @@ public sealed record QueueStatus(string Name, long Messages, int Consumers, long
 public sealed record DocumentTotalsResponse(long Total, long Ready, long Failed, long FailedChunks);
 
 /// <summary>One recorded embedding failure.</summary>
-/// <param name="DocumentId">Document of the chunk.</param>
+/// <param name="Tenant">The document's tenant (empty for the default tenant).</param>
+/// <param name="DocumentId">Document of the chunk (the client's id).</param>
 /// <param name="ChunkId">The chunk.</param>
 /// <param name="Model">Model key.</param>
 /// <param name="Error">The error as recorded.</param>
 /// <param name="OccurredAt">When, UTC.</param>
-public sealed record FailureResponse(string DocumentId, long ChunkId, string Model, string Error, DateTimeOffset OccurredAt);
+public sealed record FailureResponse(string Tenant, string DocumentId, long ChunkId, string Model, string Error, DateTimeOffset OccurredAt);
 
 /// <summary>Answer of <c>GET /status</c>.</summary>
 /// <param name="Queue">The chunk queue; null when RabbitMQ could not be asked (see <paramref name="QueueError"/>).</param>
@@ -37,16 +39,19 @@ public sealed record FailureResponse(string DocumentId, long ChunkId, string Mod
 public sealed record PipelineStatusResponse(QueueStatus? Queue, string? QueueError, string? ActiveModel, DocumentTotalsResponse Documents,
     IReadOnlyList<ModelResponse> Models, IReadOnlyList<FailureResponse> RecentFailures);
 
-/// <summary><c>GET /status</c>: the pipeline at a glance (what <c>vp status</c> shows).</summary>
+/// <summary><c>GET /status</c>: the pipeline at a glance, over every tenant (what <c>vp status</c> shows); <c>admin</c> role.</summary>
 public static class StatusApi
 {
     /// <summary>Maps <c>GET /status</c>.</summary>
     public static IEndpointRouteBuilder MapStatusApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/status", GetStatus).WithName("GetStatus").WithTags("Status")
+        app.MapGet("/status", GetStatus).WithName("GetStatus").WithTags("Status").RequireAuthorization(AuthPolicies.Admin)
             .WithSummary("Queue depth, dead letters, document totals for the active model, models and recent failures.");
         return app;
     }
+
+    private static string TenantOf(string storedKey) =>
+        storedKey.IndexOf(DocumentKey.Separator, StringComparison.Ordinal) is var separator and >= 0 ? storedKey[..separator] : "";
 
     /// <summary>Handles <c>GET /status</c>. Counts are exact (one pass over chunks and embeddings).</summary>
     public static async Task<Ok<PipelineStatusResponse>> GetStatus(QueueDepthProbe queues, EmbeddingModelStore models, PipelineStatistics statistics,
@@ -71,6 +76,6 @@ public static class StatusApi
         return TypedResults.Ok(new PipelineStatusResponse(queue, queueError, active?.Key,
             new DocumentTotalsResponse(totals.Total, totals.Ready, totals.Failed, totals.FailedChunks),
             (await models.ListAsync(cancellationToken)).Select(ModelsApi.ToResponse).ToList(),
-            failures.Select(f => new FailureResponse(f.DocumentId, f.ChunkId, f.ModelKey, f.Error, f.OccurredAt)).ToList()));
+            failures.Select(f => new FailureResponse(TenantOf(f.DocumentId), DocumentKey.ClientId(f.DocumentId), f.ChunkId, f.ModelKey, f.Error, f.OccurredAt)).ToList()));
     }
 }

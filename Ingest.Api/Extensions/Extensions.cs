@@ -3,8 +3,10 @@ using VectorPipeline.Embeddings;
 using VectorPipeline.Ingest.Apis;
 using VectorPipeline.Ingest.Backfill;
 using VectorPipeline.Ingest.Chunking;
+using VectorPipeline.Ingest.Documents;
 using VectorPipeline.Ingest.Indexing;
 using VectorPipeline.Ingest.OpenApi;
+using VectorPipeline.Ingest.Sync;
 using VectorPipeline.Messaging;
 using VectorPipeline.VectorStore;
 
@@ -24,6 +26,8 @@ public static class Extensions
         builder.Services.AddOptions<DocumentLimitsOptions>().BindConfiguration(DocumentLimitsOptions.SectionName)
             .Validate(o => { o.Validate(); return true; }).ValidateOnStart();
         builder.Services.AddSingleton<DocumentRequestReader>();
+        builder.Services.AddSingleton<UploadReader>();
+        builder.Services.AddScoped<DocumentIngestor>();
         builder.Services.AddSingleton(services => new RecursiveTextSplitter(services.GetRequiredService<IOptions<ChunkingOptions>>().Value));
         builder.Services.AddOptions<BackfillOptions>().BindConfiguration(BackfillOptions.SectionName)
             .Validate(o => { o.Validate(); return true; }).ValidateOnStart();
@@ -33,6 +37,16 @@ public static class Extensions
             .Validate(o => { o.Validate(); return true; }).ValidateOnStart();
         builder.Services.AddSingleton<VectorIndexMaintenance>();
         builder.Services.AddHostedService(services => services.GetRequiredService<VectorIndexMaintenance>());
+        var syncSources = TableSyncService.ReadSources(builder.Configuration);
+        if (syncSources.Count > 0)
+        {
+            builder.Services.AddSingleton(services => new TableSyncService(syncSources,
+                options => new IngestorDocumentSink(options.Tenant, services.GetRequiredService<IServiceScopeFactory>(),
+                    services.GetRequiredService<DocumentStore>(), services.GetRequiredService<IOptions<DocumentLimitsOptions>>()),
+                services.GetRequiredService<Npgsql.NpgsqlDataSource>(), services.GetRequiredService<ILogger<TableSyncService>>()));
+            builder.Services.AddHostedService(services => services.GetRequiredService<TableSyncService>());
+        }
+
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi(options => IngestApiOpenApi.Configure(options));
         return builder;

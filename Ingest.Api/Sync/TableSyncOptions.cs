@@ -53,6 +53,9 @@ public sealed partial class TableSyncOptions
     /// </summary>
     public int? DeleteCheckIntervalSeconds { get; set; }
 
+    /// <summary>Tenant the documents belong to (see README, "Security"); the default tenant by default.</summary>
+    public string Tenant { get; set; } = "";
+
     /// <summary>The documents' <c>source</c> (a search filter); the source's name by default.</summary>
     public string? DocumentSource { get; set; }
 
@@ -79,12 +82,20 @@ public sealed partial class TableSyncOptions
             }
         }
 
+        if (!TenantName().IsMatch(Tenant))
+        {
+            throw new InvalidOperationException($"{prefix}:Tenant '{Tenant}' is not a tenant name (letters, digits, '.', '_' and '-', at most 64).");
+        }
+
         if (IntervalSeconds is < 1 or > 86_400 || PageSize is < 1 or > 10_000 || MarkLagSeconds is < 0 or > 3600 || DeleteCheckIntervalSeconds is < 10 or > 604_800)
         {
             throw new InvalidOperationException(
                 $"{prefix}: IntervalSeconds must be 1..86400, PageSize 1..10000, MarkLagSeconds 0..3600, DeleteCheckIntervalSeconds 10..604800.");
         }
     }
+
+    [GeneratedRegex(@"^[A-Za-z0-9._-]{0,64}$")]
+    private static partial Regex TenantName();
 
     [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_$]{0,62}(\.[A-Za-z_][A-Za-z0-9_$]{0,62})?$")]
     private static partial Regex QualifiedName();

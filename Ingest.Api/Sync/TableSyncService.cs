@@ -23,7 +23,7 @@ public sealed record SyncPassResult(string Source, bool Ran, int Rows, int Accep
 /// </summary>
 public sealed partial class TableSyncService(
     IReadOnlyDictionary<string, TableSyncOptions> sources,
-    IDocumentSink sink,
+    Func<TableSyncOptions, IDocumentSink> sinkFor,
     NpgsqlDataSource vectorStore,
     ILogger<TableSyncService> logger) : BackgroundService
 {
@@ -53,6 +53,7 @@ public sealed partial class TableSyncService(
     public async Task<SyncPassResult> SyncOnceAsync(string name, bool checkDeletes = false, CancellationToken cancellationToken = default)
     {
         var options = sources[name];
+        var sink = sinkFor(options);
         await using var leader = await vectorStore.OpenConnectionAsync(cancellationToken);
         await using (var tryLock = new NpgsqlCommand($"SELECT pg_try_advisory_lock({LockClass}, hashtext($1))", leader))
         {
@@ -106,7 +107,7 @@ public sealed partial class TableSyncService(
             var deleted = 0;
             if (checkDeletes || (options.DeleteCheckIntervalSeconds is { } every && (lastDeleteCheck is null || DateTimeOffset.UtcNow - lastDeleteCheck > TimeSpan.FromSeconds(every))))
             {
-                deleted = await DeleteMissingAsync(leader, name, table, documentSource, cancellationToken);
+                deleted = await DeleteMissingAsync(leader, name, table, sink, documentSource, cancellationToken);
             }
 
             if (rows > 0 || deleted > 0)
@@ -145,7 +146,8 @@ public sealed partial class TableSyncService(
         while (await timer.WaitForNextTickAsync(stoppingToken));
     }
 
-    private async Task<int> DeleteMissingAsync(NpgsqlConnection leader, string name, PostgresTableSource table, string documentSource, CancellationToken cancellationToken)
+    private static async Task<int> DeleteMissingAsync(NpgsqlConnection leader, string name, PostgresTableSource table, IDocumentSink sink, string documentSource,
+        CancellationToken cancellationToken)
     {
         var keys = new HashSet<string>(StringComparer.Ordinal);
         await foreach (var key in table.ReadAllKeysAsync(cancellationToken))

@@ -161,7 +161,7 @@ public class BadInputTests(SecuredServicesFixture fixture) : IClassFixture<Secur
             { "not an object", "application/json", "null", 400, "title:Invalid JSON" },
             { "wrong type", "application/json", """{"id":"bad-7","text":5}""", 400, "title:Invalid JSON" },
             { "plain text", "text/plain", """{"id":"bad-8","text":"x"}""", 415, "title:Unsupported content type" },
-            { "multipart", "multipart/form-data; boundary=x", "--x\r\nContent-Disposition: form-data; name=\"text\"\r\n\r\nx\r\n--x--\r\n", 415, "title:Unsupported content type" },
+            { "multipart", "multipart/form-data; boundary=x", "--x\r\nContent-Disposition: form-data; name=\"text\"\r\n\r\nx\r\n--x--\r\n", 400, "title:One file expected" },
             { "latin-1 charset", "application/json; charset=iso-8859-1", """{"id":"bad-9","text":"x"}""", 415, "title:Unsupported content type" },
             { "metadata too large", "application/json", "{\"id\":\"bad-10\",\"text\":\"x\",\"metadata\":{\"a\":\"" + new string('m', 400) + "\"}}", 400, "errors.metadata" },
             { "metadata too deep", "application/json", "{\"id\":\"bad-11\",\"text\":\"x\",\"metadata\":" + deep + "}", 400, "errors.metadata" },
