@@ -1,9 +1,7 @@
 using System.Text;
-using DocumentFormat.OpenXml;
-using DocumentFormat.OpenXml.Packaging;
-using DocumentFormat.OpenXml.Wordprocessing;
 using VectorPipeline.Ingest.Chunking;
 using VectorPipeline.Ingest.Extraction;
+using VectorPipeline.TestServers;
 
 namespace VectorPipeline.UnitTests;
 
@@ -71,7 +69,7 @@ public class DocumentExtractorTests
     [Fact]
     public void Docx_paragraphs_and_table_cells_are_read_with_heading_styles_as_sections()
     {
-        var docx = Docx(title: null,
+        var docx = TestDocuments.Docx(title: null,
             ("Title", "Annual report"), (null, "Summary first."), ("Heading1", "Results"), (null, "Revenue grew."), ("Heading2", "By region"));
 
         var document = Extract(SourceFormat.Docx, docx);
@@ -85,12 +83,12 @@ public class DocumentExtractorTests
 
     [Fact]
     public void Docx_core_title_wins_over_styled_paragraphs() =>
-        Assert.Equal("From properties", Extract(SourceFormat.Docx, Docx("From properties", ("Title", "From the body"))).Title);
+        Assert.Equal("From properties", Extract(SourceFormat.Docx, TestDocuments.Docx("From properties", ("Title", "From the body"))).Title);
 
     [Fact]
     public void A_docx_whose_text_passes_the_limit_is_refused_with_413()
     {
-        var docx = Docx(null, Enumerable.Range(0, 50).Select(i => ((string?)null, new string('x', 100))).ToArray());
+        var docx = TestDocuments.Docx(null, Enumerable.Range(0, 50).Select(i => ((string?)null, new string('x', 100))).ToArray());
 
         var error = Assert.Throws<DocumentRejectedException>(() => DocumentExtractor.Extract(SourceFormat.Docx, docx, "big.docx", 1000));
 
@@ -165,36 +163,4 @@ public class DocumentExtractorTests
     private static ExtractedDocument Extract(SourceFormat format, string text) => Extract(format, Encoding.UTF8.GetBytes(text));
 
     private static ExtractedDocument Extract(SourceFormat format, byte[] content) => DocumentExtractor.Extract(format, content, "test", Limit);
-
-    // A DOCX written with the OpenXML SDK: styled paragraphs, then a two-row table.
-    private static byte[] Docx(string? title, params (string? Style, string Text)[] paragraphs)
-    {
-        using var stream = new MemoryStream();
-        using (var word = WordprocessingDocument.Create(stream, WordprocessingDocumentType.Document))
-        {
-            var main = word.AddMainDocumentPart();
-            var body = new Body();
-            foreach (var (style, text) in paragraphs)
-            {
-                var paragraph = new Paragraph(new Run(new Text(text)));
-                if (style is not null)
-                {
-                    paragraph.PrependChild(new ParagraphProperties(new ParagraphStyleId { Val = style }));
-                }
-
-                body.Append(paragraph);
-            }
-
-            body.Append(new Table(
-                new TableRow(new TableCell(new Paragraph(new Run(new Text("North 12"))))),
-                new TableRow(new TableCell(new Paragraph(new Run(new Text("South 7")))))));
-            main.Document = new Document(body);
-            if (title is not null)
-            {
-                word.PackageProperties.Title = title;
-            }
-        }
-
-        return stream.ToArray();
-    }
 }
