@@ -14,5 +14,7 @@ app.UseStatusCodePages();
 app.MapDefaultEndpoints();
 app.MapDocumentsApi();
 app.MapModelsApi();
+app.MapRetryApi();
+app.MapDocumentEventsApi();
 
 await app.RunAsync();

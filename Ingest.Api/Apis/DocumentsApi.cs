@@ -52,6 +52,7 @@ public static class DocumentsApi
         var metadata = request.Metadata is { ValueKind: JsonValueKind.Object } m ? m.GetRawText() : "{}";
         var stored = await documents.UpsertAsync(new DocumentToStore(id, request.Title, request.Source, metadata, chunks), cancellationToken);
         IngestMetrics.TagDocument(id, stored.Chunks.Count, stored.ChunksToEmbed.Count);
+        Delivery.CrashTestHook.AfterCommit();
 
         try
         {

@@ -1,7 +1,9 @@
 using Microsoft.Extensions.Options;
 using VectorPipeline.Embeddings;
+using VectorPipeline.Ingest.Apis;
 using VectorPipeline.Ingest.Backfill;
 using VectorPipeline.Ingest.Chunking;
+using VectorPipeline.Ingest.Delivery;
 using VectorPipeline.Ingest.Indexing;
 using VectorPipeline.Ingest.OpenApi;
 using VectorPipeline.Messaging;
@@ -12,7 +14,7 @@ namespace VectorPipeline.Ingest.Extensions;
 /// <summary>Ingest.Api's wiring.</summary>
 public static class Extensions
 {
-    /// <summary>Adds the vector store, the embedding model catalog, the splitter, the bus (publish only), the backfill and vector index maintenance services, problem details and the OpenAPI document's title, description and examples.</summary>
+    /// <summary>Adds the vector store, the embedding model catalog, the splitter, the bus (publish only), the backfill, redelivery sweep and vector index maintenance services, problem details and the OpenAPI document's title, description and examples.</summary>
     public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
     {
         builder.AddVectorStore();
@@ -25,6 +27,12 @@ public static class Extensions
             .Validate(o => { o.Validate(); return true; }).ValidateOnStart();
         builder.Services.AddSingleton<BackfillService>();
         builder.Services.AddHostedService(services => services.GetRequiredService<BackfillService>());
+        builder.Services.AddOptions<DeliveryOptions>().BindConfiguration(DeliveryOptions.SectionName)
+            .Validate(o => { o.Validate(); return true; }).ValidateOnStart();
+        builder.Services.AddSingleton<ChunkRedeliveryService>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<ChunkRedeliveryService>());
+        builder.Services.AddOptions<DocumentEventsOptions>().BindConfiguration(DocumentEventsOptions.SectionName)
+            .Validate(o => { o.Validate(); return true; }).ValidateOnStart();
         builder.Services.AddOptions<VectorIndexOptions>().BindConfiguration(VectorIndexOptions.SectionName)
             .Validate(o => { o.Validate(); return true; }).ValidateOnStart();
         builder.Services.AddSingleton<VectorIndexMaintenance>();
