@@ -86,6 +86,19 @@ public sealed class ServiceProcess : IAsyncDisposable
         throw new InvalidOperationException($"{name} did not become healthy at {url}:\n{output}");
     }
 
+    /// <summary>True once the process has exited (killed, crashed or stopped).</summary>
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>Kills the process with SIGKILL (no shutdown, no flushing: a crash) and waits until it is gone.</summary>
+    public async Task KillAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill();
+            await _process.WaitForExitAsync();
+        }
+    }
+
     /// <summary>
     /// Stops the process the orderly way, with SIGTERM (the host stops its services and flushes telemetry), and
     /// waits up to <paramref name="timeout"/> for it to exit; kills it if it has not by then.
