@@ -91,7 +91,12 @@ public sealed class FaultTests
                 new { id = "crash/after-commit", text = Paragraphs("crash", 6) }, Token));
         }
 
-        Assert.True(crashing.HasExited);
+        for (var i = 0; i < 50 && !crashing.HasExited; i++)
+        {
+            await Task.Delay(100, Token);
+        }
+
+        Assert.True(crashing.HasExited, "Ingest.Api with VP_TEST_CRASH_AFTER_COMMIT=1 is still running");
         var clock = Stopwatch.StartNew();
         Assert.True(await stack.ScalarAsync("SELECT count(*) FROM chunks WHERE document_id = 'crash/after-commit' AND queued_at IS NOT NULL") > 0);
         Assert.Equal(0L, await stack.ScalarAsync("SELECT count(*) FROM embeddings e JOIN chunks c ON c.id = e.chunk_id WHERE c.document_id = 'crash/after-commit'"));
@@ -394,7 +399,7 @@ public sealed class FaultTests
                 Assert.True(status == "ready" || (allowFailed && status == "failed"), $"{fault}: {id} is {status}: {state}");
                 if (status == "ready")
                 {
-                    var response = await Search.PostAsJsonAsync("/search", new { query = state.GetProperty("title").GetString() ?? id, topK = 1, filter = new { documentIds = new[] { id } } }, Token);
+                    var response = await Search.PostAsJsonAsync("/search", new { query = state.TryGetProperty("title", out var title) ? title.GetString() : id, topK = 1, filter = new { documentIds = new[] { id } } }, Token);
                     response.EnsureSuccessStatusCode();
                     var results = (await response.Content.ReadFromJsonAsync<JsonElement>(Token)).GetProperty("results");
                     Assert.True(results.GetArrayLength() == 1, $"{fault}: search does not find {id}");
