@@ -156,14 +156,27 @@ var chaos = Task.Run(async () =>
             break;
         }
 
-        var victim = workers[random.Next(workers.Count)];
-        await victim.KillAsync();
-        workers.Remove(victim);
-        Interlocked.Increment(ref kills);
-        await Task.Delay(TimeSpan.FromSeconds(random.Next(1, 4)));
-        var replacement = await ServiceProcess.StartAsync($"embed-worker-{++generation}", "Embed.Worker", environment);
-        services.Add(replacement);
-        workers.Add(replacement);
+        if (workers.Count == options.Workers)
+        {
+            var victim = workers[random.Next(workers.Count)];
+            await victim.KillAsync();
+            workers.Remove(victim);
+            Interlocked.Increment(ref kills);
+            Console.WriteLine($"soak: {clock.Elapsed.TotalMinutes:F1} min: killed {victim.Name} (SIGKILL)");
+            await Task.Delay(TimeSpan.FromSeconds(random.Next(1, 4)));
+        }
+
+        try
+        {
+            // A replacement that is slow to report healthy (loaded machine) is retried at the next round.
+            var replacement = await ServiceProcess.StartAsync($"embed-worker-{++generation}", "Embed.Worker", environment);
+            services.Add(replacement);
+            workers.Add(replacement);
+        }
+        catch (InvalidOperationException ex)
+        {
+            Console.WriteLine($"soak: a replacement worker did not start, trying again later: {ex.Message.Split('\n')[0]}");
+        }
     }
 });
 
@@ -187,7 +200,15 @@ var progress = Task.Run(async () =>
 });
 
 await Task.WhenAll(posters);
-await chaos;
+try
+{
+    await chaos;
+}
+catch (Exception ex)
+{
+    Console.WriteLine($"soak: the kill loop stopped: {ex.Message}");
+}
+
 await progress;
 Console.WriteLine($"soak: ingestion stopped after {clock.Elapsed.TotalMinutes:F1} min; waiting for the queue to drain");
 
