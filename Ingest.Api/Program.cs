@@ -19,5 +19,7 @@ app.MapDocumentsApi();
 app.MapModelsApi();
 app.MapStatusApi();
 app.MapBatchApi();
+app.MapRetryApi();
+app.MapDocumentEventsApi();
 
 await app.RunAsync();

@@ -79,7 +79,9 @@ public sealed class DocumentStore(NpgsqlDataSource dataSource)
     /// <returns>
     /// The chunks now stored, and the chunks that still lack an embedding for some enabled model (new ones,
     /// and kept ones that were never embedded or failed): those need an <c>EmbedChunk</c> message. Their
-    /// recorded embedding errors are cleared, since they are queued again.
+    /// recorded embedding errors are cleared, since they are queued again, and their <c>queued_at</c> is set
+    /// to now: should their messages never be published (the process dies right after the commit), the
+    /// redelivery sweep publishes them once the redelivery timeout has passed.
     /// </returns>
     /// <exception cref="NpgsqlException">Database unreachable or a constraint failed; nothing is written.</exception>
     public async Task<UpsertResult> UpsertAsync(DocumentToStore document, CancellationToken cancellationToken = default)
@@ -187,7 +189,8 @@ public sealed class DocumentStore(NpgsqlDataSource dataSource)
                    AND (NOT EXISTS (SELECT 1 FROM embedding_models m WHERE m.enabled)
                         OR EXISTS (SELECT 1 FROM embedding_models m
                                     WHERE m.enabled AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.chunk_id = c.id AND e.model_id = m.id)))),
-            cleared AS (DELETE FROM embedding_errors x USING pending p WHERE x.chunk_id = p.id)
+            cleared AS (DELETE FROM embedding_errors x USING pending p WHERE x.chunk_id = p.id),
+            queued AS (UPDATE chunks c SET queued_at = now() FROM pending p WHERE c.id = p.id)
             SELECT id FROM pending ORDER BY id
             """, connection, transaction))
         {

@@ -38,6 +38,7 @@ public static class VectorStoreExtensions
         builder.Services.AddSingleton<EmbeddingModelStore>();
         builder.Services.AddSingleton<DocumentStore>();
         builder.Services.AddSingleton<EmbeddingStore>();
+        builder.Services.AddSingleton<DeliveryStore>();
         builder.Services.AddSingleton<ChunkSearch>();
         builder.Services.AddSingleton<PipelineStatistics>();
         builder.Services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres", tags: ["ready"]);

@@ -76,6 +76,15 @@ public sealed partial class EmbedChunkBatchConsumer(
             {
                 await EmbedAsync(chunkIds, model, embedder, context.Message.Length, context.CancellationToken);
             }
+            catch (Exception ex) when (IsPermanent(ex))
+            {
+                // Retrying cannot help (400, 401, 413, wrong dimensions, ...): mark the chunks failed now and
+                // acknowledge, instead of looping through every retry into the dead-letter queue.
+                Failures.Add(chunkIds.Length, new("reason", FailureReason(ex)), new("model", model.Key), new("final", true));
+                activity?.AddException(ex);
+                LogPermanent(ex, model.Key, chunkIds.Length);
+                await store.RecordErrorAsync(chunkIds, model, ErrorText(ex), context.CancellationToken);
+            }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
                 failures.Add(ex);
@@ -86,7 +95,7 @@ public sealed partial class EmbedChunkBatchConsumer(
                 {
                     // Last attempt: make the failure visible in the document status before the messages are dead-lettered.
                     LogFailed(ex, model.Key, chunkIds.Length, options.Value.RetryLimit + 1);
-                    await store.RecordErrorAsync(chunkIds, model, $"{ex.GetType().Name}: {ex.Message}", CancellationToken.None);
+                    await store.RecordErrorAsync(chunkIds, model, ErrorText(ex), CancellationToken.None);
                 }
             }
         }
@@ -168,6 +177,14 @@ public sealed partial class EmbedChunkBatchConsumer(
         return value is not null && ActivityContext.TryParse(value, null, isRemote: true, out var context) ? context : null;
     }
 
+    /// <summary>
+    /// True for a failure no retry can mend: an <see cref="EmbeddingProviderException"/> that is not transient
+    /// (400, 401, 403, 404, 413, 422, vectors of the wrong length or count). Such chunks are marked failed at once.
+    /// </summary>
+    internal static bool IsPermanent(Exception exception) => exception is EmbeddingProviderException { IsTransient: false, IsCircuitOpen: false };
+
+    private static string ErrorText(Exception exception) => $"{exception.GetType().Name}: {exception.Message}";
+
     /// <summary>The <c>reason</c> tag of <c>vectorpipeline.embedding.failures</c>: a small fixed set of values.</summary>
     internal static string FailureReason(Exception exception) => exception switch
     {
@@ -198,7 +215,18 @@ public sealed partial class EmbedChunkBatchConsumer(
         // Identical texts in one batch (same content hash) are sent once.
         var distinct = chunks.GroupBy(c => Convert.ToHexString(c.ContentHash)).Select(g => g.First()).ToList();
         var started = Stopwatch.GetTimestamp();
-        var vectors = await embedder.EmbedDocumentsAsync(distinct.Select(c => c.Text).ToList(), cancellationToken);
+        IReadOnlyList<ReadOnlyMemory<float>> vectors;
+        try
+        {
+            vectors = await embedder.EmbedDocumentsAsync(distinct.Select(c => c.Text).ToList(), cancellationToken);
+        }
+        catch (EmbeddingProviderException ex) when (distinct.Count > 1 && IsPermanent(ex) && ex.StatusCode is 400 or 413 or 422)
+        {
+            // The server refused the input: find the texts it refuses one by one, so the others still get embedded.
+            (distinct, vectors) = await IsolateRefusedAsync(distinct, chunks, model, embedder, cancellationToken);
+            chunks = chunks.Where(c => distinct.Any(d => d.ContentHash.AsSpan().SequenceEqual(c.ContentHash))).ToList();
+        }
+
         var elapsed = Stopwatch.GetElapsedTime(started);
         EmbedDuration.Record(elapsed.TotalSeconds, tag);
         var byHash = new Dictionary<string, ReadOnlyMemory<float>>(distinct.Count);
@@ -220,6 +248,36 @@ public sealed partial class EmbedChunkBatchConsumer(
         ChunksEmbedded.Add(written, tag);
         LogEmbedded(model.Key, written, distinct.Count, reused, received, (long)elapsed.TotalMilliseconds);
     }
+
+    /// <summary>
+    /// Embeds each text alone after the server refused the batch's input. Texts refused alone (permanent error)
+    /// have their chunks marked failed; a transient error is thrown (the whole batch is retried).
+    /// </summary>
+    private async Task<(List<ChunkToEmbed> Accepted, IReadOnlyList<ReadOnlyMemory<float>> Vectors)> IsolateRefusedAsync(
+        List<ChunkToEmbed> distinct, IReadOnlyList<ChunkToEmbed> all, EmbeddingModel model, ModelEmbedder embedder, CancellationToken cancellationToken)
+    {
+        var accepted = new List<ChunkToEmbed>(distinct.Count);
+        var vectors = new List<ReadOnlyMemory<float>>(distinct.Count);
+        foreach (var chunk in distinct)
+        {
+            try
+            {
+                vectors.Add((await embedder.EmbedDocumentsAsync([chunk.Text], cancellationToken))[0]);
+                accepted.Add(chunk);
+            }
+            catch (EmbeddingProviderException ex) when (IsPermanent(ex))
+            {
+                LogPermanent(ex, model.Key, 1);
+                var refused = all.Where(c => c.ContentHash.AsSpan().SequenceEqual(chunk.ContentHash)).Select(c => c.Id).ToArray();
+                await store.RecordErrorAsync(refused, model, ErrorText(ex), cancellationToken);
+            }
+        }
+
+        return (accepted, vectors);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Model {Model}: permanent error for {Chunks} chunks, marked failed without retrying (POST /documents/{{id}}/retry queues them again)")]
+    private partial void LogPermanent(Exception exception, string model, int chunks);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Model {Model}: wrote {Written} embeddings from {Texts} embedded texts, reused {Reused}, for {Received} messages; embedding took {ElapsedMs} ms")]
     private partial void LogEmbedded(string model, int written, int texts, int reused, int received, long elapsedMs);

@@ -6,7 +6,10 @@ namespace VectorPipeline.EmbedWorker.Consumers;
 
 /// <summary>
 /// Endpoint settings of <see cref="EmbedChunkBatchConsumer"/>: queue <c>embed-chunk</c>, batch limits,
-/// prefetch (message limit × concurrency, so that batches can fill) and exponential retry.
+/// prefetch (message limit × concurrency, so that batches can fill) and exponential retry (200 ms doubling, at most
+/// 30 s, <see cref="EmbedBatchOptions.RetryLimit"/> retries). Only transient failures reach the retry: the consumer
+/// handles permanent provider errors itself (chunks marked failed at once, messages acknowledged). After the last
+/// retry the chunks are marked failed and MassTransit moves the messages to <c>embed-chunk_error</c>.
 /// </summary>
 public sealed class EmbedChunkBatchConsumerDefinition : ConsumerDefinition<EmbedChunkBatchConsumer>
 {

@@ -82,42 +82,24 @@ public static class DocumentsApi
     public static async Task<Results<Ok<DocumentStatusResponse>, NotFound<ProblemDetails>>> GetDocument(
         string id, ClaimsPrincipal user, DocumentStore documents, EmbeddingModelStore models, CancellationToken cancellationToken)
     {
-        id = RouteId(id);
+        id = DocumentRoutes.RouteId(id);
         var model = await models.GetActiveAsync(cancellationToken);
         var state = await documents.GetStateAsync(user.GetTenant(), id, model?.Id, cancellationToken);
         if (state is null)
         {
-            return NotFound(id);
+            return DocumentRoutes.NotFound(id);
         }
 
-        return TypedResults.Ok(new DocumentStatusResponse(
-            state.Id,
-            state.Title,
-            state.Status,
-            new ChunkCountsResponse(state.Chunks.Total, state.Chunks.Embedded, state.Chunks.Failed),
-            model?.Key,
-            state.UpdatedAt,
-            state.Errors.Count == 0 ? null : state.Errors.Select(e => new DocumentErrorResponse(e.ChunkOrdinal, e.Error, e.OccurredAt)).ToList()));
+        return TypedResults.Ok(DocumentRoutes.ToResponse(state, model));
     }
 
     /// <summary>Handles <c>DELETE /documents/{id}</c>: 204 when deleted, 404 when the caller's tenant had no such document.</summary>
     public static async Task<Results<NoContent, NotFound<ProblemDetails>>> DeleteDocument(string id, ClaimsPrincipal user, DocumentStore documents, CancellationToken cancellationToken) =>
-        await documents.DeleteAsync(user.GetTenant(), RouteId(id), cancellationToken) ? TypedResults.NoContent() : NotFound(RouteId(id));
+        await documents.DeleteAsync(user.GetTenant(), DocumentRoutes.RouteId(id), cancellationToken) ? TypedResults.NoContent() : DocumentRoutes.NotFound(DocumentRoutes.RouteId(id));
 
     /// <summary>
     /// Relative URL of a document's status. Ids may hold slashes (<c>docs/guide.md</c>); each segment is
     /// escaped and the slashes kept, which the catch-all <c>{**id}</c> routes match.
     /// </summary>
     public static string StatusUrl(string id) => "/documents/" + string.Join('/', id.Split('/').Select(Uri.EscapeDataString));
-
-    // The server decodes every escape in the path except %2F; a client that escaped its slashes gets them back here.
-    private static string RouteId(string id) => id.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase);
-
-    private static NotFound<ProblemDetails> NotFound(string id) => TypedResults.NotFound(new ProblemDetails
-    {
-        Title = "Document not found",
-        Detail = $"No document has the id '{id}'.",
-        Status = StatusCodes.Status404NotFound,
-        Type = "https://tools.ietf.org/html/rfc9110#section-15.5.5",
-    });
 }

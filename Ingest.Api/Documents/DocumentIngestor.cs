@@ -36,6 +36,7 @@ public sealed class DocumentIngestor(RecursiveTextSplitter splitter, DocumentSto
         var metadata = request.Metadata is { ValueKind: JsonValueKind.Object } m ? m.GetRawText() : "{}";
         var stored = await documents.UpsertAsync(new DocumentToStore(id, request.Title, request.Source, metadata, chunks) { Tenant = tenant }, cancellationToken);
         IngestMetrics.TagDocument(id, stored.Chunks.Count, stored.ChunksToEmbed.Count);
+        Delivery.CrashTestHook.AfterCommit();
 
         try
         {

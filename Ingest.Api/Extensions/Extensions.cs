@@ -4,6 +4,7 @@ using VectorPipeline.Ingest.Apis;
 using VectorPipeline.Ingest.Backfill;
 using VectorPipeline.Ingest.Chunking;
 using VectorPipeline.Ingest.Documents;
+using VectorPipeline.Ingest.Delivery;
 using VectorPipeline.Ingest.Indexing;
 using VectorPipeline.Ingest.OpenApi;
 using VectorPipeline.Ingest.Sync;
@@ -15,7 +16,7 @@ namespace VectorPipeline.Ingest.Extensions;
 /// <summary>Ingest.Api's wiring.</summary>
 public static class Extensions
 {
-    /// <summary>Adds the vector store, the embedding model catalog, the splitter, the bus (publish only), the backfill and vector index maintenance services, problem details and the OpenAPI document's title, description and examples.</summary>
+    /// <summary>Adds the vector store, the embedding model catalog, the splitter, the bus (publish only), the backfill, redelivery sweep and vector index maintenance services, problem details and the OpenAPI document's title, description and examples.</summary>
     public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
     {
         builder.AddVectorStore();
@@ -33,6 +34,12 @@ public static class Extensions
             .Validate(o => { o.Validate(); return true; }).ValidateOnStart();
         builder.Services.AddSingleton<BackfillService>();
         builder.Services.AddHostedService(services => services.GetRequiredService<BackfillService>());
+        builder.Services.AddOptions<DeliveryOptions>().BindConfiguration(DeliveryOptions.SectionName)
+            .Validate(o => { o.Validate(); return true; }).ValidateOnStart();
+        builder.Services.AddSingleton<ChunkRedeliveryService>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<ChunkRedeliveryService>());
+        builder.Services.AddOptions<DocumentEventsOptions>().BindConfiguration(DocumentEventsOptions.SectionName)
+            .Validate(o => { o.Validate(); return true; }).ValidateOnStart();
         builder.Services.AddOptions<VectorIndexOptions>().BindConfiguration(VectorIndexOptions.SectionName)
             .Validate(o => { o.Validate(); return true; }).ValidateOnStart();
         builder.Services.AddSingleton<VectorIndexMaintenance>();

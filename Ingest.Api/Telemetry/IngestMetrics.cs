@@ -15,11 +15,11 @@ public static class IngestMetrics
     private static readonly Meter Meter = new(MeterName);
 
     private static readonly Counter<long> ChunksPublished = Meter.CreateCounter<long>(
-        "vectorpipeline.chunks.published", "{chunk}", "Chunk messages (EmbedChunk) accepted by the broker; origin = document (POST /documents) or backfill");
+        "vectorpipeline.chunks.published", "{chunk}", "Chunk messages (EmbedChunk) accepted by the broker; origin = document (POST /documents), backfill, redelivery (the sweep) or retry (POST /documents/.../retry)");
 
     /// <summary>Counts <paramref name="chunks"/> chunk messages published.</summary>
     /// <param name="chunks">Messages the broker accepted.</param>
-    /// <param name="origin"><c>document</c> or <c>backfill</c>.</param>
+    /// <param name="origin"><c>document</c>, <c>backfill</c>, <c>redelivery</c> or <c>retry</c>.</param>
     public static void Published(int chunks, string origin) => ChunksPublished.Add(chunks, new KeyValuePair<string, object?>("origin", origin));
 
     /// <summary>Tags the current server span with the document id and the number of chunks queued.</summary>

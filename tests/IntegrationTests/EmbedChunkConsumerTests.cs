@@ -109,6 +109,39 @@ public class EmbedChunkConsumerTests(ServersFixture servers)
         Assert.Equal([(primary.Id, 2L, 64), (next.Id, 2L, 256)], rows);
     }
 
+    [Fact]
+    public async Task A_permanent_provider_error_marks_the_chunks_failed_at_once_without_retrying()
+    {
+        await using var worker = await WorkerAsync();
+        worker.Server.AlwaysFault = FakeFault.Status(401);
+
+        await worker.PostAsync("refused", ["first paragraph", "second paragraph"]);
+
+        Assert.Equal(1, worker.Server.Attempts);
+        await using var errors = worker.DataSource.CreateCommand("SELECT count(DISTINCT chunk_id), min(error) FROM embedding_errors");
+        await using var reader = await errors.ExecuteReaderAsync(Token);
+        Assert.True(await reader.ReadAsync(Token));
+        Assert.Equal(2L, reader.GetInt64(0));
+        Assert.Contains("401", reader.GetString(1));
+        var state = await worker.Documents.GetStateAsync("refused", await ActiveModelIdAsync(worker), Token);
+        Assert.Equal(("failed", 2), (state!.Status, state.Chunks.Failed));
+    }
+
+    [Fact]
+    public async Task A_batch_the_server_refuses_as_too_large_is_embedded_text_by_text()
+    {
+        await using var worker = await WorkerAsync(new Dictionary<string, string?> { ["Embedding:BatchTimeLimitMs"] = "500" });
+        worker.Server.MaxBatchItemsAccepted = 1;
+
+        await worker.PostAsync("large", ["one paragraph", "another paragraph", "a third paragraph"]);
+
+        var state = await worker.Documents.GetStateAsync("large", await ActiveModelIdAsync(worker), Token);
+        Assert.Equal(("ready", 3, 0), (state!.Status, state.Chunks.Embedded, state.Chunks.Failed));
+    }
+
+    private static async Task<int> ActiveModelIdAsync(Worker worker) =>
+        (await worker.Host.Services.GetRequiredService<EmbeddingModelStore>().GetActiveAsync(Token))!.Id;
+
     private async Task<Worker> WorkerAsync(Dictionary<string, string?>? settings = null)
     {
         var server = await FakeEmbeddingServer.StartAsync(64);

@@ -30,6 +30,14 @@ public sealed class PostgresServer : IAsyncDisposable
         return new PostgresServer(directory, port);
     }
 
+    /// <summary>Stops the server (fast shutdown: open connections are closed); its data stays for <see cref="StartAgainAsync"/>.</summary>
+    public Task StopAsync() =>
+        ProcessRunner.RunAsync("bash", [RepositoryPaths.EngScript("postgres.sh"), "stop", Path.Combine(_directory, "data")], TimeSpan.FromMinutes(1));
+
+    /// <summary>Starts the server again on the same port with the same data, after <see cref="StopAsync"/>.</summary>
+    public Task StartAgainAsync() =>
+        ProcessRunner.RunAsync("bash", [RepositoryPaths.EngScript("postgres.sh"), "start", Path.Combine(_directory, "data"), Port.ToString(), "vectordb"], TimeSpan.FromMinutes(2));
+
     /// <summary>Creates another empty database on this server and returns its connection string.</summary>
     public async Task<string> CreateDatabaseAsync(string name)
     {

@@ -8,10 +8,15 @@ public sealed class RabbitMqServer : IAsyncDisposable
 {
     private readonly string _directory;
 
-    private RabbitMqServer(string directory, int port)
+    private readonly int _distributionPort;
+    private readonly int _epmdPort;
+
+    private RabbitMqServer(string directory, int port, int distributionPort, int epmdPort)
     {
         _directory = directory;
         Port = port;
+        _distributionPort = distributionPort;
+        _epmdPort = epmdPort;
     }
 
     /// <summary>AMQP port on 127.0.0.1.</summary>
@@ -30,8 +35,18 @@ public sealed class RabbitMqServer : IAsyncDisposable
         await ProcessRunner.RunAsync("bash",
             [RepositoryPaths.EngScript("rabbitmq.sh"), "start", Path.Combine(directory, "node"), port.ToString(), distributionPort.ToString(), epmdPort.ToString()],
             TimeSpan.FromMinutes(2));
-        return new RabbitMqServer(directory, port);
+        return new RabbitMqServer(directory, port, distributionPort, epmdPort);
     }
+
+    /// <summary>Stops the node (clients lose their connections); its data (durable queues, persistent messages) stays for <see cref="StartAgainAsync"/>.</summary>
+    public Task StopAsync() =>
+        ProcessRunner.RunAsync("bash", [RepositoryPaths.EngScript("rabbitmq.sh"), "stop", Path.Combine(_directory, "node")], TimeSpan.FromMinutes(1));
+
+    /// <summary>Starts the node again on the same ports with the same data, after <see cref="StopAsync"/>, and waits until it accepts AMQP connections.</summary>
+    public Task StartAgainAsync() =>
+        ProcessRunner.RunAsync("bash",
+            [RepositoryPaths.EngScript("rabbitmq.sh"), "start", Path.Combine(_directory, "node"), Port.ToString(), _distributionPort.ToString(), _epmdPort.ToString()],
+            TimeSpan.FromMinutes(2));
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()

@@ -81,8 +81,9 @@ public sealed class ServiceProcess : IAsyncDisposable
                     return service;
                 }
             }
-            catch (HttpRequestException)
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
             {
+                // Not listening yet, or too slow to answer within the probe's timeout (a loaded machine): ask again.
             }
 
             await Task.Delay(250);
@@ -91,6 +92,19 @@ public sealed class ServiceProcess : IAsyncDisposable
         var output = string.Join('\n', service.Output.TakeLast(40));
         await service.DisposeAsync();
         throw new InvalidOperationException($"{name} did not become healthy at {url}:\n{output}");
+    }
+
+    /// <summary>True once the process has exited (killed, crashed or stopped).</summary>
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>Kills the process with SIGKILL (no shutdown, no flushing: a crash) and waits until it is gone.</summary>
+    public async Task KillAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill();
+            await _process.WaitForExitAsync();
+        }
     }
 
     /// <summary>
