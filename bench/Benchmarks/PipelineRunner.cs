@@ -33,6 +33,8 @@ public sealed class PipelineRunner : IAsyncDisposable
             ["ConnectionStrings__messaging"] = messaging,
             // The benchmark drops and rebuilds indexes itself; the maintenance job must not race it.
             ["VectorIndex__CheckIntervalSeconds"] = "86400",
+            // Timestamps in the saved logs (bench/results/logs) show where a batch's time goes.
+            ["Logging__Console__FormatterOptions__TimestampFormat"] = "HH:mm:ss.fff ",
         };
         foreach (var (key, value) in extra ?? new Dictionary<string, string>())
         {
@@ -84,12 +86,16 @@ public sealed class PipelineRunner : IAsyncDisposable
     /// <summary>Starts Search.Api.</summary>
     public async Task StartSearchAsync() => Search ??= await ServiceProcess.StartAsync($"{_label}-search-api", "Search.Api", _environment);
 
+    /// <summary>Where each stopped service's console output is written (<c>{name}.log</c>); null = nowhere.</summary>
+    public static string? LogDirectory { get; set; }
+
     /// <summary>Stops every worker (SIGTERM).</summary>
     public async Task StopWorkersAsync()
     {
         await Task.WhenAll(_workers.Select(w => w.StopAsync(TimeSpan.FromSeconds(20))));
         foreach (var worker in _workers)
         {
+            await SaveOutputAsync(worker);
             await worker.DisposeAsync();
         }
 
@@ -186,12 +192,24 @@ public sealed class PipelineRunner : IAsyncDisposable
         foreach (var service in new[] { Ingest, Search }.OfType<ServiceProcess>())
         {
             await service.StopAsync(TimeSpan.FromSeconds(20));
+            await SaveOutputAsync(service);
             await service.DisposeAsync();
         }
 
         Ingest = null;
         Search = null;
         await DataSource.DisposeAsync();
+    }
+
+    private static async Task SaveOutputAsync(ServiceProcess service)
+    {
+        if (LogDirectory is null)
+        {
+            return;
+        }
+
+        Directory.CreateDirectory(LogDirectory);
+        await File.AppendAllLinesAsync(Path.Combine(LogDirectory, service.Name + ".log"), service.Output);
     }
 
     /// <summary>Formats a number for messages.</summary>

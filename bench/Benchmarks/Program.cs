@@ -26,6 +26,12 @@ var results = new BenchmarkResults
     Command = options.GetValueOrDefault("command", $"dotnet bench/Benchmarks/bin/Release/net10.0/Benchmarks.dll {string.Join(' ', args)}"),
     StartedAt = DateTimeOffset.UtcNow,
 };
+PipelineRunner.LogDirectory = Path.Combine(output, "bench", "results", "logs");
+if (Directory.Exists(PipelineRunner.LogDirectory))
+{
+    Directory.Delete(PipelineRunner.LogDirectory, recursive: true);
+}
+
 void Log(string message) => Console.WriteLine($"[{total.Elapsed:mm\\:ss}] {message}");
 
 Log($"VectorPipeline benchmarks, size {size.Name}, parts {string.Join(",", parts)}; output under {output}");
