@@ -16,12 +16,14 @@ public sealed record BenchmarkSize(
     int[] SearchConcurrency,
     double SearchSecondsPerLevel,
     int GrowthIngestChunks,
-    int GrowthSearchQueries)
+    int GrowthSearchQueries,
+    int GrowthWorkers = 2,
+    int WarmupQueries = 100)
 {
     /// <summary>The CI smoke size: every part runs, on a few hundred chunks.</summary>
     public static readonly BenchmarkSize Tiny = new("tiny", IngestChunks: 300, IngestWorkers: [1], ModelBatchSizes: [8], ModelWorkers: [1],
         ModelSecondsPerConfig: 1.5, CorpusLevels: [2_000], SearchLevel: 2_000, SearchConcurrency: [1, 4], SearchSecondsPerLevel: 1,
-        GrowthIngestChunks: 100, GrowthSearchQueries: 50);
+        GrowthIngestChunks: 50, GrowthSearchQueries: 50, GrowthWorkers: 1, WarmupQueries: 10);
 
     /// <summary>The published run.</summary>
     public static readonly BenchmarkSize Default = new("default", IngestChunks: 10_000, IngestWorkers: [1, 2], ModelBatchSizes: [1, 8, 32, 64, 128],

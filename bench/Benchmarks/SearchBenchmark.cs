@@ -68,12 +68,12 @@ public static class SearchBenchmark
             var model = (await store.GetActiveAsync())!;
             var search = new ChunkSearch(dataSource);
             await using var pipeline = new PipelineRunner($"corpus{level}", database, rabbit.ConnectionString);
-            await pipeline.EnsureIngestAsync(2);
+            await pipeline.EnsureIngestAsync(size.GrowthWorkers);
             await pipeline.StartSearchAsync();
             using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { BaseAddress = pipeline.Search!.Url };
 
             // Warm-up of both paths.
-            for (var i = 0; i < 100; i++)
+            for (var i = 0; i < size.WarmupQueries; i++)
             {
                 await ApiSearchAsync(http, queries[i % queries.Length]);
                 await search.SearchAsync(model, vectors[i % vectors.Length], TopK, null, EfSearch);
