@@ -26,7 +26,7 @@ public sealed record BenchmarkSize(
         GrowthIngestChunks: 50, GrowthSearchQueries: 50, GrowthWorkers: 1, WarmupQueries: 10);
 
     /// <summary>The published run.</summary>
-    public static readonly BenchmarkSize Default = new("default", IngestChunks: 10_000, IngestWorkers: [1, 2], ModelBatchSizes: [1, 8, 32, 64, 128],
+    public static readonly BenchmarkSize Default = new("default", IngestChunks: 6_000, IngestWorkers: [1, 2], ModelBatchSizes: [1, 8, 32, 64, 128],
         ModelWorkers: [1, 2, 4], ModelSecondsPerConfig: 6, CorpusLevels: [10_000, 100_000], SearchLevel: 100_000, SearchConcurrency: [1, 4, 16],
         SearchSecondsPerLevel: 8, GrowthIngestChunks: 2_000, GrowthSearchQueries: 300);
 

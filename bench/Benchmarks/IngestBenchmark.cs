@@ -42,7 +42,7 @@ public static class IngestBenchmark
         }
 
         // Baselines on the vectors the last run stored, with the services stopped.
-        await using var dataSource = Npgsql.NpgsqlDataSource.Create(database);
+        await using var dataSource = Npgsql.NpgsqlDataSource.Create(PipelineRunner.Unlimited(database));
         var rows = await Baselines.ReadEmbeddingsAsync(dataSource);
         result.BaselineRows = rows.Count;
         string indexName;

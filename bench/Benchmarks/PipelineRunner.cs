@@ -41,7 +41,7 @@ public sealed class PipelineRunner : IAsyncDisposable
             _environment[key] = value;
         }
 
-        DataSource = NpgsqlDataSource.Create(databaseConnectionString);
+        DataSource = NpgsqlDataSource.Create(Unlimited(databaseConnectionString));
     }
 
     /// <summary>The database, for polling and resetting.</summary>
@@ -211,6 +211,12 @@ public sealed class PipelineRunner : IAsyncDisposable
         Directory.CreateDirectory(LogDirectory);
         await File.AppendAllLinesAsync(Path.Combine(LogDirectory, service.Name + ".log"), service.Output);
     }
+
+    /// <summary>
+    /// The connection string without a command timeout: a COPY into an HNSW-indexed table or an index build on a
+    /// loaded machine takes longer than Npgsql's default 30 s.
+    /// </summary>
+    public static string Unlimited(string connectionString) => new NpgsqlConnectionStringBuilder(connectionString) { CommandTimeout = 0 }.ConnectionString;
 
     /// <summary>Formats a number for messages.</summary>
     public static string F(double value, string format = "F0") => value.ToString(format, CultureInfo.InvariantCulture);
