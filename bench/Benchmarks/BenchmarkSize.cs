@@ -27,8 +27,8 @@ public sealed record BenchmarkSize(
 
     /// <summary>The published run.</summary>
     public static readonly BenchmarkSize Default = new("default", IngestChunks: 6_000, IngestWorkers: [1, 2], ModelBatchSizes: [1, 8, 32, 64, 128],
-        ModelWorkers: [1, 2, 4], ModelSecondsPerConfig: 6, CorpusLevels: [10_000, 100_000], SearchLevel: 100_000, SearchConcurrency: [1, 4, 16],
-        SearchSecondsPerLevel: 8, GrowthIngestChunks: 2_000, GrowthSearchQueries: 300);
+        ModelWorkers: [1, 2, 4], ModelSecondsPerConfig: 4, CorpusLevels: [10_000, 100_000], SearchLevel: 100_000, SearchConcurrency: [1, 4, 16],
+        SearchSecondsPerLevel: 6, GrowthIngestChunks: 2_000, GrowthSearchQueries: 300);
 
     /// <summary>The published run plus the 1M-chunk corpus level (outside CI; tens of minutes).</summary>
     public static readonly BenchmarkSize Large = Default with { Name = "large", CorpusLevels = [10_000, 100_000, 1_000_000] };

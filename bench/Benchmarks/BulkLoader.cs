@@ -19,7 +19,7 @@ public static class BulkLoader
     public const int ChunksPerDocument = 10;
 
     /// <summary>Characters per generated chunk.</summary>
-    public const int ChunkChars = 500;
+    public const int ChunkChars = 300;
 
     /// <summary>Adds <paramref name="chunks"/> chunks with embeddings of model <paramref name="modelId"/>.</summary>
     /// <returns>Time spent embedding (client side, all cores) and copying.</returns>

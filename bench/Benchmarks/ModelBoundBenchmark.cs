@@ -21,6 +21,9 @@ public static class ModelBoundBenchmark
     /// <summary>Requests the server runs at once.</summary>
     public const int Parallel = 2;
 
+    /// <summary>Batches in flight per worker (<c>Embedding__ConcurrencyLimit</c>); null = the product default.</summary>
+    public static int? ConcurrencyLimit { get; set; }
+
     /// <summary>Runs part 2.</summary>
     public static async Task<ModelBoundResult> RunAsync(PostgresServer postgres, RabbitMqServer rabbit, BenchmarkSize size, Action<string> log)
     {
@@ -35,7 +38,7 @@ public static class ModelBoundBenchmark
             // One batch = one request: no split by characters.
             ["Embedding__MaxBatchChars"] = "10000000",
         };
-        var result = new ModelBoundResult { FixedMs = FixedTime.TotalMilliseconds, PerTextMs = PerText.TotalMilliseconds, Parallel = Parallel };
+        var result = new ModelBoundResult { ConcurrencyLimit = ConcurrencyLimit, FixedMs = FixedTime.TotalMilliseconds, PerTextMs = PerText.TotalMilliseconds, Parallel = Parallel };
         var corpus = new SyntheticCorpus(2);
         await using var pipeline = new PipelineRunner("model", database, rabbit.ConnectionString, settings);
         foreach (var batch in size.ModelBatchSizes)
@@ -46,6 +49,11 @@ public static class ModelBoundBenchmark
                 ["Embedding__BatchMessageLimit"] = batch.ToString(CultureInfo.InvariantCulture),
                 ["Embedding__MaxBatchItems"] = batch.ToString(CultureInfo.InvariantCulture),
             };
+            if (ConcurrencyLimit is { } limit)
+            {
+                workerSettings["Embedding__ConcurrencyLimit"] = limit.ToString(CultureInfo.InvariantCulture);
+            }
+
             foreach (var workers in size.ModelWorkers)
             {
                 var started = pipeline.Workers.Count;

@@ -75,12 +75,19 @@ public sealed class PipelineRunner : IAsyncDisposable
             starting.Add(ServiceProcess.StartAsync($"{_label}-embed-worker-{i + 1}", "Embed.Worker", environment));
         }
 
-        if (ingest is not null)
+        // Keep every process that did start, even when another failed, so that it is stopped with the runner: a
+        // leaked worker would keep consuming queue embed-chunk of the shared broker for another part's database.
+        await Task.WhenAll(starting.Append(ingest ?? Task.FromResult<ServiceProcess>(null!))).ContinueWith(_ => { }, TaskScheduler.Default);
+        if (ingest is { IsCompletedSuccessfully: true })
         {
-            Ingest = await ingest;
+            Ingest = ingest.Result;
         }
 
-        _workers.AddRange(await Task.WhenAll(starting));
+        _workers.AddRange(starting.Where(t => t.IsCompletedSuccessfully).Select(t => t.Result));
+        if ((ingest?.Exception ?? starting.FirstOrDefault(t => t.IsFaulted)?.Exception) is { } failure)
+        {
+            throw failure.InnerException ?? failure;
+        }
     }
 
     /// <summary>Starts Search.Api.</summary>

@@ -11,12 +11,25 @@ using VectorPipeline.TestServers;
 // docs/benchmarks-throughput.svg and bench/results/latest.json (see docs/benchmarks.md, "Reproduce").
 //   --size tiny|default|large   work per part (tiny: CI smoke run; large: adds the 1M-chunk level)
 //   --parts ingest,model,search which parts to run (default: all)
+//   --batches 1,8,...           model-bound batch sizes (default: the size's)
+//   --concurrency N             model-bound: Embedding__ConcurrencyLimit of the workers (default: the product default)
+//   --render                    only re-render docs/ from bench/results/latest.json
 //   --out DIR                   where docs/ and bench/results/ are written (default: the checkout)
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 var options = args.Select((a, i) => (a, i)).Where(x => x.a.StartsWith("--", StringComparison.Ordinal))
     .ToDictionary(x => x.a[2..], x => x.i + 1 < args.Length && !args[x.i + 1].StartsWith("--", StringComparison.Ordinal) ? args[x.i + 1] : "true");
 var size = BenchmarkSize.Parse(options.GetValueOrDefault("size", "default"));
+if (options.TryGetValue("batches", out var batches))
+{
+    size = size with { ModelBatchSizes = batches.Split(',').Select(int.Parse).ToArray() };
+}
+
+if (options.TryGetValue("concurrency", out var concurrency))
+{
+    ModelBoundBenchmark.ConcurrencyLimit = int.Parse(concurrency, CultureInfo.InvariantCulture);
+}
+
 var parts = options.GetValueOrDefault("parts", "ingest,model,search").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet();
 var output = Path.GetFullPath(options.GetValueOrDefault("out", RepositoryPaths.Root));
 var total = Stopwatch.StartNew();
@@ -33,6 +46,16 @@ if (Directory.Exists(PipelineRunner.LogDirectory))
 }
 
 void Log(string message) => Console.WriteLine($"[{total.Elapsed:mm\\:ss}] {message}");
+
+if (options.ContainsKey("render"))
+{
+    // Re-renders docs/benchmarks.md and the chart from bench/results/latest.json (after editing bench/tuning.md).
+    var saved = JsonSerializer.Deserialize<BenchmarkResults>(await File.ReadAllTextAsync(Path.Combine(output, "bench", "results", "latest.json")), JsonOptions())!;
+    await File.WriteAllTextAsync(Path.Combine(output, "docs", "benchmarks-throughput.svg"), SvgChart.Throughput(saved));
+    await File.WriteAllTextAsync(Path.Combine(output, "docs", "benchmarks.md"), MarkdownReport.Render(saved));
+    Console.WriteLine(MarkdownReport.Summary(saved));
+    return 0;
+}
 
 Log($"VectorPipeline benchmarks, size {size.Name}, parts {string.Join(",", parts)}; output under {output}");
 results.Machine = MachineInfo();
@@ -59,7 +82,7 @@ results.Machine["Load average after"] = File.ReadAllText("/proc/loadavg").Trim()
 results.DurationSeconds = Math.Round(total.Elapsed.TotalSeconds, 1);
 Directory.CreateDirectory(Path.Combine(output, "bench", "results"));
 Directory.CreateDirectory(Path.Combine(output, "docs"));
-var json = JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals });
+var json = JsonSerializer.Serialize(results, JsonOptions());
 await File.WriteAllTextAsync(Path.Combine(output, "bench", "results", "latest.json"), json);
 await File.WriteAllTextAsync(Path.Combine(output, "docs", "benchmarks-throughput.svg"), SvgChart.Throughput(results));
 var markdown = MarkdownReport.Render(results);
@@ -88,6 +111,9 @@ async Task RunPartAsync(string part, Func<Task> run)
         Log($"part {part} FAILED after {clock.Elapsed.TotalSeconds:F0} s: {ex}");
     }
 }
+
+static JsonSerializerOptions JsonOptions() =>
+    new() { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
 static Dictionary<string, string> MachineInfo()
 {

@@ -74,8 +74,9 @@ public sealed class ServiceProcess : IAsyncDisposable
                     return service;
                 }
             }
-            catch (HttpRequestException)
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
             {
+                // Not listening yet, or too slow to answer within 5 s on a loaded machine: ask again.
             }
 
             await Task.Delay(250);

@@ -74,6 +74,9 @@ public sealed record IngestRun(int Workers, int Chunks, double Seconds, double C
 /// <summary>The batch size × worker sweep against the simulated model server.</summary>
 public sealed class ModelBoundResult
 {
+    /// <summary>Embedding__ConcurrencyLimit given to the workers; null = the product default.</summary>
+    public int? ConcurrencyLimit { get; set; }
+
     /// <summary>a, ms.</summary>
     public double FixedMs { get; set; }
 

@@ -166,7 +166,7 @@ public static class MarkdownReport
             return;
         }
 
-        s.AppendLine(I($"A simulated model server on loopback (`http` provider) whose service time is a + b × n = {model.FixedMs:F0} ms + {model.PerTextMs:F0} ms × n for a request of n texts, at most {model.Parallel} requests at once (the rest queue). Its capacity at batch size n is therefore exactly {model.Parallel} × n / (a + b·n) texts/s. Each configuration sets `Embedding__BatchMessageLimit` = `Embedding__MaxBatchItems` = n (one batch, one request; ConcurrencyLimit 2, prefetch = 2n) and ingests about {6} seconds' worth of chunks at capacity, timed from the first `POST /documents` to the last vector stored."));
+        s.AppendLine(I($"A simulated model server on loopback (`http` provider) whose service time is a + b × n = {model.FixedMs:F0} ms + {model.PerTextMs:F0} ms × n for a request of n texts, at most {model.Parallel} requests at once (the rest queue). Its capacity at batch size n is therefore exactly {model.Parallel} × n / (a + b·n) texts/s. Each configuration sets `Embedding__BatchMessageLimit` = `Embedding__MaxBatchItems` = n (one batch, one request; `Embedding__ConcurrencyLimit` {(model.ConcurrencyLimit?.ToString(CultureInfo.InvariantCulture) ?? "at its default")}, prefetch = n × that) and ingests about {BenchmarkSize.Default.ModelSecondsPerConfig} seconds' worth of chunks at capacity, timed from the first `POST /documents` to the last vector stored."));
         s.AppendLine();
         var workers = model.Runs.Select(x => x.Workers).Distinct().Order().ToList();
         s.AppendLine("| Batch size | Capacity (chunks/s) | " + string.Join(" | ", workers.Select(w => $"{w} worker{(w == 1 ? "" : "s")}: chunks/s (efficiency)")) + " |");
@@ -197,7 +197,7 @@ public static class MarkdownReport
             return;
         }
 
-        s.AppendLine(I($"{search.Chunks:N0} chunks (500 characters, offline embedder vectors, loaded by COPY, HNSW built after the load; see part 5 for load and build times). Closed-loop clients, each sending its next query when the last answered, after 100 warm-up queries; percentiles from raw samples. `POST /search` with `topK` 10 (Search.Api: active-model lookup, query embedding, the SQL, JSON) against the same SQL run directly through Npgsql (`ChunkSearch.SearchAsync`: `SET LOCAL hnsw.ef_search = {SearchBenchmark.EfSearch}` and the top-k query in one transaction) with the query vector precomputed."));
+        s.AppendLine(I($"{search.Chunks:N0} chunks ({BulkLoader.ChunkChars} characters, offline embedder vectors, loaded by COPY, HNSW built after the load; see part 5 for load and build times). Closed-loop clients, each sending its next query when the last answered, after 100 warm-up queries; percentiles from raw samples. `POST /search` with `topK` 10 (Search.Api: active-model lookup, query embedding, the SQL, JSON) against the same SQL run directly through Npgsql (`ChunkSearch.SearchAsync`: `SET LOCAL hnsw.ef_search = {SearchBenchmark.EfSearch}` and the top-k query in one transaction) with the query vector precomputed."));
         s.AppendLine();
         if (search.QueryEmbedding is { } embed)
         {
