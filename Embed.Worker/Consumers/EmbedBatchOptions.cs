@@ -15,8 +15,12 @@ public sealed class EmbedBatchOptions
     /// <summary>Longest wait for a batch to fill before it is processed anyway, in ms, 1..60000; 200 by default.</summary>
     public int BatchTimeLimitMs { get; set; } = 200;
 
-    /// <summary>Batches processed at once by one worker, 1..64; 2 by default.</summary>
-    public int ConcurrencyLimit { get; set; } = 2;
+    /// <summary>
+    /// Batches processed at once by one worker, 1..64; 4 by default. More than the model server's parallelism, so that
+    /// while some batches read chunks and write vectors (database work, half or more of a batch's time) others keep the
+    /// model busy: measured in docs/benchmarks.md (model-bound efficiency).
+    /// </summary>
+    public int ConcurrencyLimit { get; set; } = 4;
 
     /// <summary>Retries of a failed batch (exponential backoff) before its chunks are marked failed and its messages dead-lettered, 0..20; 5 by default.</summary>
     public int RetryLimit { get; set; } = 5;

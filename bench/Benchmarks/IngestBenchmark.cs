@@ -1,0 +1,68 @@
+using VectorPipeline.Benchmarks.Report;
+using VectorPipeline.TestServers;
+
+namespace VectorPipeline.Benchmarks;
+
+/// <summary>
+/// Part 1: chunks per second from the first <c>POST /documents</c> to the last vector stored, with the offline
+/// embedder (so the pipeline's own overhead), for each worker count; then, in the same run and on the same vectors,
+/// a plain binary COPY into the same indexed table (one and two connections), INSERTs, COPY-then-index, and a plain
+/// RabbitMQ publish/consume of as many messages.
+/// </summary>
+public static class IngestBenchmark
+{
+    /// <summary>Paragraphs per posted document.</summary>
+    public const int Paragraphs = 10;
+
+    /// <summary>Characters per paragraph (about one chunk each with the default chunking).</summary>
+    public const int ParagraphChars = 850;
+
+    /// <summary>Runs part 1.</summary>
+    public static async Task<IngestResult> RunAsync(PostgresServer postgres, RabbitMqServer rabbit, BenchmarkSize size, Action<string> log)
+    {
+        var database = await postgres.CreateDatabaseAsync("bench_ingest");
+        var result = new IngestResult();
+        var corpus = new SyntheticCorpus(1);
+        await using (var pipeline = new PipelineRunner("ingest", database, rabbit.ConnectionString))
+        {
+            foreach (var workers in size.IngestWorkers)
+            {
+                await pipeline.EnsureIngestAsync(workers);
+                // Warm-up (JIT, pools, prepared plans), not measured.
+                await pipeline.IngestAsync(corpus, Math.Min(200, size.IngestChunks), Paragraphs, ParagraphChars, TimeSpan.FromMinutes(2));
+                await pipeline.ResetDataAsync();
+                var (chunks, elapsed) = await pipeline.IngestAsync(corpus, size.IngestChunks, Paragraphs, ParagraphChars, TimeSpan.FromMinutes(10));
+                var run = new IngestRun(workers, chunks, Math.Round(elapsed.TotalSeconds, 2), Math.Round(chunks / elapsed.TotalSeconds, 1));
+                result.Runs.Add(run);
+                log($"ingest: {workers} worker(s): {chunks} chunks in {elapsed.TotalSeconds:F1} s = {run.ChunksPerSecond:F0} chunks/s");
+            }
+
+            result.PeakRssMiB = pipeline.PeakMemory();
+            log($"ingest: peak RSS {string.Join(", ", result.PeakRssMiB.Select(p => $"{p.Key} {p.Value:F0} MiB"))}");
+        }
+
+        // Baselines on the vectors the last run stored, with the services stopped.
+        await using var dataSource = Npgsql.NpgsqlDataSource.Create(PipelineRunner.Unlimited(database));
+        var rows = await Baselines.ReadEmbeddingsAsync(dataSource);
+        result.BaselineRows = rows.Count;
+        string indexName;
+        await using (var command = dataSource.CreateCommand("SELECT index_name FROM embedding_models WHERE active"))
+        {
+            indexName = (string)(await command.ExecuteScalarAsync())!;
+        }
+
+        result.CopyRowsPerSecond = Math.Round(await Baselines.CopyAsync(dataSource, rows), 1);
+        log($"ingest baseline: COPY into the indexed table: {result.CopyRowsPerSecond:F0} rows/s");
+        result.Copy2RowsPerSecond = Math.Round(await Baselines.CopyAsync(dataSource, rows, streams: 2), 1);
+        log($"ingest baseline: COPY, 2 connections: {result.Copy2RowsPerSecond:F0} rows/s");
+        result.InsertRowsPerSecond = Math.Round(await Baselines.InsertAsync(dataSource, rows), 1);
+        log($"ingest baseline: INSERT, 64 per round trip: {result.InsertRowsPerSecond:F0} rows/s");
+        var (rate, copy, build) = await Baselines.CopyThenIndexAsync(dataSource, rows, indexName);
+        (result.CopyThenIndexRowsPerSecond, result.CopyThenIndexCopySeconds, result.CopyThenIndexBuildSeconds) =
+            (Math.Round(rate, 1), Math.Round(copy.TotalSeconds, 2), Math.Round(build.TotalSeconds, 2));
+        log($"ingest baseline: COPY without index then build: {rate:F0} rows/s (copy {copy.TotalSeconds:F1} s, build {build.TotalSeconds:F1} s)");
+        result.RabbitMqMessagesPerSecond = Math.Round(await Baselines.RabbitMqAsync(rabbit.ConnectionString, Math.Max(rows.Count, 1)), 1);
+        log($"ingest baseline: RabbitMQ publish/consume: {result.RabbitMqMessagesPerSecond:F0} messages/s");
+        return result;
+    }
+}

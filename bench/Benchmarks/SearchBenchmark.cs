@@ -1,0 +1,183 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net.Http.Json;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+using VectorPipeline.Benchmarks.Report;
+using VectorPipeline.Embeddings.Offline;
+using VectorPipeline.TestServers;
+using VectorPipeline.VectorStore;
+using VectorPipeline.VectorStore.Search;
+
+namespace VectorPipeline.Benchmarks;
+
+/// <summary>
+/// Parts 3 and 5: a corpus grown level by level (bulk load by COPY, then the HNSW and text-search indexes built once
+/// over all rows); at each level the services are started on it and measure search p50 (through <c>POST /search</c>
+/// and as the same SQL run directly with the query vector precomputed), recall@10 of the HNSW index against an exact
+/// scan, and the pipeline's ingest rate for a fixed number of new chunks. At the search level, the full latency
+/// table at 1, 4 and 16 clients and the query-embedding time alone.
+/// </summary>
+public static class SearchBenchmark
+{
+    /// <summary>topK of every benchmark query.</summary>
+    public const int TopK = 10;
+
+    /// <summary>HNSW ef_search of every benchmark query (Search.Api's default).</summary>
+    public const int EfSearch = 100;
+
+    /// <summary>Runs parts 3 and 5.</summary>
+    public static async Task<(SearchResult? Search, List<GrowthLevel> Growth)> RunAsync(PostgresServer postgres, RabbitMqServer rabbit, BenchmarkSize size, Action<string> log)
+    {
+        var database = await postgres.CreateDatabaseAsync("bench_search");
+        await using var dataSource = NpgsqlDataSource.Create(PipelineRunner.Unlimited(database));
+        await new SchemaMigrator(dataSource, NullLogger<SchemaMigrator>.Instance).MigrateAsync();
+        var store = new EmbeddingModelStore(dataSource);
+        var registered = await store.EnsureAsync(OfflineEmbeddingGenerator.ProviderName, OfflineEmbeddingGenerator.ModelName, 384);
+        await store.ActivateIfNoneActiveAsync(registered.Id);
+        var hnswDefinition = await Baselines.IndexDefinitionAsync(dataSource, registered.IndexName);
+        const string textIndex = "chunks_text_search_english";
+        const string textIndexDefinition = $"CREATE INDEX {textIndex} ON chunks USING gin (to_tsvector('english'::regconfig, text))";
+
+        var queryCorpus = new SyntheticCorpus(99);
+        var queries = Enumerable.Range(0, 500).Select(_ => queryCorpus.Query()).Distinct().ToArray();
+        using var embedder = new OfflineEmbeddingGenerator(384);
+        var vectors = queries.Select(q => embedder.Embed(q)).ToArray();
+
+        var corpus = new SyntheticCorpus(3);
+        SearchResult? searchResult = null;
+        var growth = new List<GrowthLevel>();
+        long loaded = 0;
+        foreach (var level in size.CorpusLevels)
+        {
+            await Baselines.ExecuteAsync(dataSource, $"DROP INDEX IF EXISTS {registered.IndexName}; DROP INDEX IF EXISTS {textIndex}");
+            var (embed, copy) = await BulkLoader.LoadAsync(dataSource, corpus, (int)(level - loaded), registered.Id, $"load{level}");
+            var clock = Stopwatch.StartNew();
+            await Baselines.BuildIndexAsync(dataSource, hnswDefinition, level >= 500_000 ? "4GB" : "1GB");
+            var hnsw = clock.Elapsed;
+            clock.Restart();
+            await Baselines.BuildIndexAsync(dataSource, textIndexDefinition);
+            var text = clock.Elapsed;
+            foreach (var table in new[] { "documents", "chunks", "embeddings" })
+            {
+                await Baselines.ExecuteAsync(dataSource, $"VACUUM ANALYZE {table}");
+            }
+
+            log($"corpus {level}: embedded in {embed.TotalSeconds:F1} s, copied in {copy.TotalSeconds:F1} s, HNSW built in {hnsw.TotalSeconds:F1} s, text index in {text.TotalSeconds:F1} s");
+
+            var model = (await store.GetActiveAsync())!;
+            var search = new ChunkSearch(dataSource);
+            await using var pipeline = new PipelineRunner($"corpus{level}", database, rabbit.ConnectionString);
+            await pipeline.EnsureIngestAsync(size.GrowthWorkers);
+            await pipeline.StartSearchAsync();
+            using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { BaseAddress = pipeline.Search!.Url };
+
+            // Warm-up of both paths.
+            for (var i = 0; i < size.WarmupQueries; i++)
+            {
+                await ApiSearchAsync(http, queries[i % queries.Length]);
+                await search.SearchAsync(model, vectors[i % vectors.Length], TopK, null, EfSearch);
+            }
+
+            var recall = await RecallAsync(search, model, vectors.Take(level >= 500_000 ? 10 : 30).ToArray());
+            var apiP50 = LatencySummary.From(await SequentialAsync(size.GrowthSearchQueries, i => ApiSearchAsync(http, queries[i % queries.Length]))).P50;
+            var sqlP50 = LatencySummary.From(await SequentialAsync(size.GrowthSearchQueries, i => search.SearchAsync(model, vectors[i % vectors.Length], TopK, null, EfSearch))).P50;
+            log($"corpus {level}: search p50 {apiP50:F2} ms (API), {sqlP50:F2} ms (SQL); recall@10 {recall:F3}");
+
+            if (level == size.SearchLevel)
+            {
+                searchResult = new SearchResult { Chunks = level };
+                var embedSamples = new List<double>();
+                for (var round = 0; round < 3; round++)
+                {
+                    foreach (var query in queries)
+                    {
+                        var started = Stopwatch.GetTimestamp();
+                        embedder.Embed(query);
+                        embedSamples.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                    }
+                }
+
+                searchResult.QueryEmbedding = LatencySummary.From(embedSamples);
+                foreach (var clients in size.SearchConcurrency)
+                {
+                    var duration = TimeSpan.FromSeconds(size.SearchSecondsPerLevel);
+                    var (api, apiQps) = await ClosedLoopAsync(clients, duration, i => ApiSearchAsync(http, queries[i % queries.Length]));
+                    var (sql, sqlQps) = await ClosedLoopAsync(clients, duration, i => search.SearchAsync(model, vectors[i % vectors.Length], TopK, null, EfSearch));
+                    searchResult.Levels.Add(new SearchLevel(clients, api, Math.Round(apiQps, 1), sql, Math.Round(sqlQps, 1)));
+                    log($"search {level}: {clients} client(s): API p50 {api.P50:F2} p95 {api.P95:F2} p99 {api.P99:F2} ms, {apiQps:F0} q/s; SQL p50 {sql.P50:F2} p95 {sql.P95:F2} p99 {sql.P99:F2} ms, {sqlQps:F0} q/s");
+                }
+
+                searchResult.PeakRssMiB = pipeline.PeakMemory();
+                log($"search: peak RSS {string.Join(", ", searchResult.PeakRssMiB.Select(p => $"{p.Key} {p.Value:F0} MiB"))}");
+            }
+
+            // Ingest cost at this corpus size: new chunks through the pipeline into the indexed table.
+            var (chunks, elapsed) = await pipeline.IngestAsync(corpus, size.GrowthIngestChunks, IngestBenchmark.Paragraphs, IngestBenchmark.ParagraphChars, TimeSpan.FromMinutes(10));
+            var rate = chunks / elapsed.TotalSeconds;
+            log($"corpus {level}: ingest of {chunks} more chunks: {rate:F0} chunks/s");
+            loaded = await CountAsync(dataSource);
+            growth.Add(new GrowthLevel(level, Math.Round(embed.TotalSeconds, 1), Math.Round(copy.TotalSeconds, 1), Math.Round(hnsw.TotalSeconds, 1), Math.Round(text.TotalSeconds, 1),
+                Math.Round(rate, 1), chunks, Math.Round(apiP50, 2), Math.Round(sqlP50, 2), Math.Round(recall, 3)));
+        }
+
+        return (searchResult, growth);
+    }
+
+    private static async Task<long> CountAsync(NpgsqlDataSource dataSource)
+    {
+        await using var command = dataSource.CreateCommand("SELECT count(*) FROM chunks");
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
+    private static async Task ApiSearchAsync(HttpClient http, string query)
+    {
+        using var response = await http.PostAsJsonAsync("/search", new { query, topK = TopK });
+        response.EnsureSuccessStatusCode();
+        await response.Content.ReadAsByteArrayAsync();
+    }
+
+    // Share of the exact top-10 (sequential scan) that the HNSW search returns, averaged over the queries.
+    private static async Task<double> RecallAsync(ChunkSearch search, EmbeddingModel model, float[][] vectors)
+    {
+        double total = 0;
+        foreach (var vector in vectors)
+        {
+            var exact = (await search.SearchAsync(model, vector, TopK, null, EfSearch, null, new VectorSearchOptions(Exact: true))).Select(h => h.ChunkId).ToHashSet();
+            var approximate = await search.SearchAsync(model, vector, TopK, null, EfSearch);
+            total += exact.Count == 0 ? 1 : (double)approximate.Count(h => exact.Contains(h.ChunkId)) / exact.Count;
+        }
+
+        return total / vectors.Length;
+    }
+
+    private static async Task<List<double>> SequentialAsync(int count, Func<int, Task> action)
+    {
+        var samples = new List<double>(count);
+        for (var i = 0; i < count; i++)
+        {
+            var started = Stopwatch.GetTimestamp();
+            await action(i);
+            samples.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        }
+
+        return samples;
+    }
+
+    private static async Task<(LatencySummary Latency, double Qps)> ClosedLoopAsync(int clients, TimeSpan duration, Func<int, Task> action)
+    {
+        var samples = new ConcurrentBag<double>();
+        var next = 0;
+        var clock = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, clients).Select(_ => Task.Run(async () =>
+        {
+            while (clock.Elapsed < duration)
+            {
+                var started = Stopwatch.GetTimestamp();
+                await action(Interlocked.Increment(ref next));
+                samples.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            }
+        })));
+        return (LatencySummary.From(samples), samples.Count / clock.Elapsed.TotalSeconds);
+    }
+}
