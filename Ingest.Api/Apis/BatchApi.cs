@@ -40,8 +40,6 @@ public static class BatchApi
     {
         app.MapPost("/documents/batch", PostBatch).WithName("PostDocumentBatch").WithTags("Documents")
             .RequireAuthorization(AuthPolicies.Ingest)
-            .Accepts<PostDocumentRequest>(MediaTypes[0], MediaTypes.Skip(1).ToArray())
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .WithSummary("Ingest NDJSON, one document per line, streamed: answers counts accepted and rejected, with the line numbers and reasons of the rejected ones.");
         return app;
     }

@@ -28,7 +28,6 @@ public static class DocumentsApi
         var api = app.MapGroup("/documents").WithTags("Documents").RequireAuthorization(AuthPolicies.Ingest);
         api.MapPost("/", PostDocument).WithName("PostDocument")
             .WithSummary("Store a document (or replace the one with the same id), split it into chunks and queue them for embedding.")
-            .Accepts<PostDocumentRequest>("application/json", "multipart/form-data")
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
         api.MapGet("/{**id}", GetDocument).WithName("GetDocument")

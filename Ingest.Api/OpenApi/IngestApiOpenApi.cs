@@ -68,6 +68,35 @@ public sealed class IngestApiExamples : IOpenApiOperationTransformer
         new BackfillProgressResponse(0, 0, 1520, 0, new DateTimeOffset(2026, 1, 15, 9, 30, 0, TimeSpan.Zero), null, true),
         new VectorIndexResponse("embeddings_hnsw_m2", "hnsw", "cosine", 16, 64, null));
 
+    // The schema of PostDocumentRequest. Every field may be left out (the handler checks them and answers 400 naming
+    // the field), but the generator marks record parameters required, and this inline schema is not among the
+    // components that OptionalNullablePropertiesTransformer fixes.
+    private static async Task<IOpenApiSchema> DocumentSchemaAsync(OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
+    {
+        var schema = await context.GetOrCreateSchemaAsync(typeof(PostDocumentRequest), null, cancellationToken);
+        if (schema is OpenApiSchema inline)
+        {
+            inline.Required?.Clear();
+        }
+
+        return schema;
+    }
+
+    /// <summary>The <c>multipart/form-data</c> form of <c>POST /documents</c>: a file and optional fields.</summary>
+    private static OpenApiSchema UploadSchema { get; } = new()
+    {
+        Type = JsonSchemaType.Object,
+        Required = new HashSet<string> { "file" },
+        Properties = new Dictionary<string, IOpenApiSchema>
+        {
+            ["file"] = new OpenApiSchema { Type = JsonSchemaType.String, Format = "binary", Description = "Markdown, HTML, DOCX or plain text (UTF-8); the part's content type or file name says which." },
+            ["id"] = new OpenApiSchema { Type = JsonSchemaType.String, Description = "Document id; generated when absent." },
+            ["title"] = new OpenApiSchema { Type = JsonSchemaType.String, Description = "Title; the file's own title (or its name) when absent." },
+            ["source"] = new OpenApiSchema { Type = JsonSchemaType.String },
+            ["metadata"] = new OpenApiSchema { Type = JsonSchemaType.String, Description = "A JSON object, as text." },
+        },
+    };
+
     /// <inheritdoc />
     public async Task TransformAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
     {
@@ -75,11 +104,33 @@ public sealed class IngestApiExamples : IOpenApiOperationTransformer
         switch (name)
         {
             case "PostDocument":
+                // The handler reads the body itself (JSON or an upload), so the request body is described here; routing
+                // does not filter by content type (the handler answers 415 with a problem detail instead).
+                operation.RequestBody = new OpenApiRequestBody
+                {
+                    Required = true,
+                    Content = new Dictionary<string, OpenApiMediaType>
+                    {
+                        ["application/json"] = new() { Schema = await DocumentSchemaAsync(context, cancellationToken) },
+                        ["multipart/form-data"] = new() { Schema = UploadSchema },
+                    },
+                };
                 operation.AddRequestExample("document", "A document with id, title, metadata and source; posting the same id again replaces it", Document)
                     .AddRequestExample("text-only", "Text only: the id is generated", TextOnly)
                     .AddResponseExample(StatusCodes.Status202Accepted, "queued", "Stored, one chunk queued for embedding", Accepted);
                 await operation.AddProblemResponseAsync(context, StatusCodes.Status503ServiceUnavailable,
                     "The document is stored but the message broker did not accept its chunks; post it again.", cancellationToken);
+                break;
+            case "PostDocumentBatch":
+                var line = await DocumentSchemaAsync(context, cancellationToken);
+                operation.RequestBody = new OpenApiRequestBody
+                {
+                    Required = true,
+                    Description = "NDJSON: one POST /documents JSON object per line (this schema), UTF-8, read as a stream.",
+                    Content = BatchApi.MediaTypes.ToDictionary(m => m, _ => new OpenApiMediaType { Schema = line }),
+                };
+
+                await operation.AddProblemResponseAsync(context, StatusCodes.Status415UnsupportedMediaType, "The body is not NDJSON.", cancellationToken);
                 break;
             case "BackfillModel":
                 operation.AddRequestExample("activate-when-complete", "Backfill, then make the model active by itself once every chunk is embedded", Backfill)

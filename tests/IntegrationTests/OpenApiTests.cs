@@ -153,6 +153,11 @@ public class IngestApiOpenApiTests(ServersFixture servers)
         OpenApiDocument.AssertResponses(OpenApiDocument.Operation(document, "/models/{model}/activate", "post"), "200", "400", "404", "409");
         OpenApiDocument.AssertResponses(OpenApiDocument.Operation(document, "/models/{model}/reindex", "post"), "200", "400", "404", "409");
 
+        var upload = post.GetProperty("requestBody").GetProperty("content").GetProperty("multipart/form-data").GetProperty("schema");
+        Assert.Equal("binary", upload.GetProperty("properties").GetProperty("file").GetProperty("format").GetString());
+        var batch = OpenApiDocument.Operation(document, "/documents/batch", "post");
+        Assert.True(batch.GetProperty("requestBody").GetProperty("content").TryGetProperty("application/x-ndjson", out _));
+        OpenApiDocument.AssertResponses(OpenApiDocument.Operation(document, "/status", "get"), "200");
         var schema = OpenApiDocument.RequestSchema(document, post);
         Assert.Contains("document text", schema.GetProperty("properties").GetProperty("text").GetProperty("description").GetString());
         Assert.True(schema.GetProperty("properties").TryGetProperty("metadata", out _));
