@@ -29,7 +29,7 @@ public class CliTests
         var (exit, output) = await VpAsync(["ingest", SampleData.PgaiFolder, "--concurrency", "4", .. urls]);
 
         Assert.True(exit == 0, $"vp ingest exited with {exit}:\n{output}");
-        Assert.Contains($"{markdownFiles} of {markdownFiles} documents ready, 0 failed, 0 not finished", output);
+        Assert.True(output.Contains($"{markdownFiles} of {markdownFiles} documents ready, 0 failed, 0 not finished", StringComparison.Ordinal), output);
         Assert.Contains("Skipping 1 file(s) of other types", output); // LICENSE
         Assert.Matches(@"files \d+/\d+ sent \(0 rejected\); documents \d+/\d+ ready", output); // the plain progress lines
         (exit, output) = await VpAsync(["search", "How do I create a vectorizer?", "--top-k", "3", .. urls]);

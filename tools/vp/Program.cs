@@ -6,16 +6,23 @@ using VectorPipeline.Cli;
 
 // vp: the command-line client of Ingest.Api and Search.Api.
 // Exit codes: 0 done; 1 some file, line or document failed (or was not ready in time); 2 a service was unreachable.
-var ingestUrl = new Option<Uri>("--ingest-url")
+if (Console.IsOutputRedirected)
+{
+    // Into a file or a pipe (CI, scripts): plain text, and lines not wrapped at 80 columns.
+    AnsiConsole.Profile.Capabilities.Ansi = false;
+    AnsiConsole.Profile.Width = 1000;
+}
+
+var ingestUrl = new Option<string>("--ingest-url")
 {
     Description = "Ingest.Api base URL (env VP_INGEST_URL)",
-    DefaultValueFactory = _ => new Uri(Environment.GetEnvironmentVariable("VP_INGEST_URL") ?? "http://127.0.0.1:5110"),
+    DefaultValueFactory = _ => Environment.GetEnvironmentVariable("VP_INGEST_URL") ?? "http://127.0.0.1:5110",
     Recursive = true,
 };
-var searchUrl = new Option<Uri>("--search-url")
+var searchUrl = new Option<string>("--search-url")
 {
     Description = "Search.Api base URL (env VP_SEARCH_URL)",
-    DefaultValueFactory = _ => new Uri(Environment.GetEnvironmentVariable("VP_SEARCH_URL") ?? "http://127.0.0.1:5120"),
+    DefaultValueFactory = _ => Environment.GetEnvironmentVariable("VP_SEARCH_URL") ?? "http://127.0.0.1:5120",
     Recursive = true,
 };
 var apiKey = new Option<string?>("--api-key")
@@ -116,7 +123,13 @@ return await root.Parse(args).InvokeAsync();
 
 async Task<int> Run(ParseResult result, Func<PipelineClient, Task<int>> action)
 {
-    using var client = new PipelineClient(result.GetValue(ingestUrl)!, result.GetValue(searchUrl)!, result.GetValue(apiKey));
+    if (!Uri.TryCreate(result.GetValue(ingestUrl), UriKind.Absolute, out var ingestUri) || !Uri.TryCreate(result.GetValue(searchUrl), UriKind.Absolute, out var searchUri))
+    {
+        AnsiConsole.MarkupLineInterpolated($"[red]--ingest-url and --search-url must be absolute URLs such as http://127.0.0.1:5110[/]");
+        return 2;
+    }
+
+    using var client = new PipelineClient(ingestUri, searchUri, result.GetValue(apiKey));
     try
     {
         return await action(client);
