@@ -261,6 +261,9 @@ public sealed class FaultTests
             Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         }
 
+        /// <summary>The last failed post tolerated by <see cref="PostAllAsync"/>, for messages.</summary>
+        public string? LastPostFailure { get; private set; }
+
         /// <summary>Posts the documents, 4 at a time; returns those whose post failed (only tolerated when asked: a fault may be on).</summary>
         public async Task<List<SampleDocument>> PostAllAsync(List<SampleDocument> documents, bool tolerateFailures = false)
         {
@@ -272,13 +275,14 @@ public sealed class FaultTests
                     var response = await Ingest.PostAsJsonAsync("/documents", new { id = document.Id, title = document.Title, text = document.Text, source = document.Source }, ct);
                     if (response.StatusCode != HttpStatusCode.Accepted)
                     {
-                        Assert.True(tolerateFailures, $"POST {document.Id}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(ct)}");
-                        lock (failed) { failed.Add(document); }
+                        var reason = $"POST {document.Id}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(ct)}";
+                        Assert.True(tolerateFailures, reason);
+                        lock (failed) { failed.Add(document); LastPostFailure = reason; }
                     }
                 }
                 catch (Exception ex) when (tolerateFailures && ex is HttpRequestException or TaskCanceledException)
                 {
-                    lock (failed) { failed.Add(document); }
+                    lock (failed) { failed.Add(document); LastPostFailure = $"POST {document.Id}: {ex.GetType().Name} {ex.Message}"; }
                 }
             });
             return failed;
@@ -290,10 +294,11 @@ public sealed class FaultTests
         /// </summary>
         public async Task RepostFailedAsync(List<SampleDocument> failed)
         {
-            var deadline = DateTime.UtcNow.AddSeconds(60);
+            // Generous: a loaded CI machine takes a while to bring RabbitMQ or PostgreSQL back and reconnect.
+            var deadline = DateTime.UtcNow.AddSeconds(120);
             while (failed.Count > 0)
             {
-                Assert.True(DateTime.UtcNow < deadline, $"{failed.Count} documents could not be posted again within 60 s");
+                Assert.True(DateTime.UtcNow < deadline, $"{failed.Count} documents could not be posted again within 120 s; last failure: {LastPostFailure}");
                 await Task.Delay(500, Token);
                 failed = await PostAllAsync(failed, tolerateFailures: true);
             }
