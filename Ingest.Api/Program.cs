@@ -10,6 +10,7 @@ builder.AddApplicationServices();
 
 var app = builder.Build();
 await app.Services.PrepareVectorStoreAsync();
+await app.Services.RecordChunkTemplateAsync();
 
 app.UseExceptionHandler();
 app.UseStatusCodePages();

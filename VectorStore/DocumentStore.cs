@@ -13,6 +13,13 @@ namespace VectorPipeline.VectorStore;
 /// <param name="Chunks">Chunk texts in document order; ordinal = index.</param>
 public sealed record DocumentToStore(string Id, string? Title, string? Source, string MetadataJson, IReadOnlyList<string> Chunks)
 {
+    /// <summary>
+    /// What to embed for each chunk (same count and order as <see cref="Chunks"/>, e.g. the title and the chunk), or
+    /// null to embed the chunk texts themselves. Its SHA-256 is each chunk's content hash, so a chunk is kept only
+    /// when what would be embedded for it is unchanged.
+    /// </summary>
+    public IReadOnlyList<string>? EmbedTexts { get; init; }
+
     /// <summary>The tenant the document belongs to; empty (the default) = the default tenant. See <see cref="DocumentKey"/>.</summary>
     public string Tenant { get; init; } = "";
 }
@@ -66,7 +73,7 @@ public sealed record DocumentState(string Id, string? Title, ChunkCounts Chunks,
 /// <summary>Writes and reads documents and chunks (the Ingest.Api side of the schema).</summary>
 public sealed class DocumentStore(NpgsqlDataSource dataSource)
 {
-    /// <summary>SHA-256 of the chunk text's UTF-8 bytes (32 bytes): the chunk's content hash.</summary>
+    /// <summary>SHA-256 of the UTF-8 bytes (32 bytes) of what is embedded for a chunk (its text, or its chunk template's rendering): the chunk's content hash.</summary>
     public static byte[] ContentHash(string text) => SHA256.HashData(Encoding.UTF8.GetBytes(text));
 
     /// <summary>
@@ -127,10 +134,16 @@ public sealed class DocumentStore(NpgsqlDataSource dataSource)
 
         var chunks = new List<StoredChunk>(document.Chunks.Count);
         var moved = new List<(long Id, int Ordinal)>();
-        var added = new List<(int Ordinal, string Text, byte[] Hash)>();
+        var added = new List<(int Ordinal, string Text, byte[] Hash, string? EmbedText)>();
+        if (document.EmbedTexts is { } embedTexts && embedTexts.Count != document.Chunks.Count)
+        {
+            throw new ArgumentException($"EmbedTexts has {embedTexts.Count} texts for {document.Chunks.Count} chunks.", nameof(document));
+        }
+
         for (var ordinal = 0; ordinal < document.Chunks.Count; ordinal++)
         {
-            var hash = ContentHash(document.Chunks[ordinal]);
+            var embedText = document.EmbedTexts?[ordinal] is { } rendered && rendered != document.Chunks[ordinal] ? rendered : null;
+            var hash = ContentHash(embedText ?? document.Chunks[ordinal]);
             if (stored.TryGetValue(Convert.ToHexString(hash), out var queue) && queue.TryDequeue(out var kept))
             {
                 chunks.Add(new StoredChunk(kept.Id, ordinal));
@@ -141,7 +154,7 @@ public sealed class DocumentStore(NpgsqlDataSource dataSource)
             }
             else
             {
-                added.Add((ordinal, document.Chunks[ordinal], hash));
+                added.Add((ordinal, document.Chunks[ordinal], hash, embedText));
             }
         }
 
@@ -166,14 +179,16 @@ public sealed class DocumentStore(NpgsqlDataSource dataSource)
         if (added.Count > 0)
         {
             await using var insert = new NpgsqlCommand("""
-                INSERT INTO chunks (document_id, ordinal, text, content_hash)
-                SELECT $1, t.ordinal, t.text, t.content_hash FROM unnest($2::integer[], $3::text[], $4::bytea[]) AS t (ordinal, text, content_hash)
+                INSERT INTO chunks (document_id, ordinal, text, content_hash, embed_text)
+                SELECT $1, t.ordinal, t.text, t.content_hash, t.embed_text
+                  FROM unnest($2::integer[], $3::text[], $4::bytea[], $5::text[]) AS t (ordinal, text, content_hash, embed_text)
                 RETURNING id, ordinal
                 """, connection, transaction);
             insert.Parameters.AddWithValue(storedId);
             insert.Parameters.AddWithValue(added.Select(a => a.Ordinal).ToArray());
             insert.Parameters.AddWithValue(added.Select(a => a.Text).ToArray());
             insert.Parameters.AddWithValue(added.Select(a => a.Hash).ToArray());
+            insert.Parameters.AddWithValue(NpgsqlDbType.Array | NpgsqlDbType.Text, added.Select(a => a.EmbedText).ToArray());
             await using var reader = await insert.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {

@@ -29,6 +29,9 @@ public sealed record EmbeddingModel(int Id, string Provider, string Name, int Di
     /// </summary>
     public string VectorExpression => $"(embedding::vector({Dimensions}))";
 
+    /// <summary>The chunk template (<c>Chunking:Template</c>) Ingest.Api rendered chunks with when it recorded this model; null before.</summary>
+    public string? ChunkTemplate { get; init; }
+
     /// <summary>Formats a model key, <c>{name}@{dimensions}</c>.</summary>
     public static string FormatKey(string name, int dimensions) => $"{name}@{dimensions}";
 }
@@ -116,7 +119,7 @@ public sealed class EmbeddingModelStore(NpgsqlDataSource dataSource, ILogger<Emb
     private const int IndexLockClass = 0x5650_4D49; // "VPMI"; the second key is the model id
 
     private const string ModelColumns =
-        "m.id, m.provider, m.name, m.dimensions, m.distance, m.index_method, m.hnsw_m, m.hnsw_ef_construction, m.ivfflat_lists, m.index_name";
+        "m.id, m.provider, m.name, m.dimensions, m.distance, m.index_method, m.hnsw_m, m.hnsw_ef_construction, m.ivfflat_lists, m.index_name, m.chunk_template";
 
     private const string StateColumns = ModelColumns + """
         , m.enabled, m.active, m.activate_when_complete,
@@ -217,6 +220,22 @@ public sealed class EmbeddingModelStore(NpgsqlDataSource dataSource, ILogger<Emb
 
         await transaction.CommitAsync(cancellationToken);
         return (await GetActiveAsync(cancellationToken))!;
+    }
+
+    /// <summary>
+    /// Records the chunk template Ingest.Api renders chunks with on every model that has none recorded yet, and
+    /// returns the models recorded with another template (their vectors were made from other texts: re-post the
+    /// documents, or backfill a new model, to make them consistent).
+    /// </summary>
+    public async Task<IReadOnlyList<EmbeddingModel>> RecordChunkTemplateAsync(string template, CancellationToken cancellationToken = default)
+    {
+        await using (var record = dataSource.CreateCommand("UPDATE embedding_models SET chunk_template = $1 WHERE chunk_template IS NULL"))
+        {
+            record.Parameters.AddWithValue(template);
+            await record.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        return (await QueryModelsAsync("", null, cancellationToken)).Where(m => m.ChunkTemplate != template).ToList();
     }
 
     /// <summary>The active model, or null when none is registered yet.</summary>
@@ -706,7 +725,10 @@ public sealed class EmbeddingModelStore(NpgsqlDataSource dataSource, ILogger<Emb
         new VectorIndexSettings(
             VectorIndexSettings.ParseDistance(reader.GetString(4)), VectorIndexSettings.ParseMethod(reader.GetString(5)),
             reader.GetInt32(6), reader.GetInt32(7), reader.IsDBNull(8) ? null : reader.GetInt32(8)),
-        reader.GetString(9));
+        reader.GetString(9))
+    {
+        ChunkTemplate = reader.IsDBNull(10) ? null : reader.GetString(10),
+    };
 
     private async Task<IReadOnlyList<EmbeddingModel>> QueryModelsAsync(string where, int? id, CancellationToken cancellationToken)
     {
@@ -734,10 +756,10 @@ public sealed class EmbeddingModelStore(NpgsqlDataSource dataSource, ILogger<Emb
         {
             states.Add(new EmbeddingModelState(
                 ReadModel(reader),
-                reader.GetBoolean(10), reader.GetBoolean(11), reader.GetBoolean(12),
-                reader.IsDBNull(13) ? null : reader.GetFieldValue<DateTimeOffset>(13),
+                reader.GetBoolean(11), reader.GetBoolean(12), reader.GetBoolean(13),
                 reader.IsDBNull(14) ? null : reader.GetFieldValue<DateTimeOffset>(14),
-                reader.GetInt64(15), reader.GetInt64(16), reader.GetInt64(17)));
+                reader.IsDBNull(15) ? null : reader.GetFieldValue<DateTimeOffset>(15),
+                reader.GetInt64(16), reader.GetInt64(17), reader.GetInt64(18)));
         }
 
         return states;

@@ -19,13 +19,14 @@ public sealed record ChunkEmbedding(long ChunkId, byte[] ContentHash, ReadOnlyMe
 public sealed class EmbeddingStore(NpgsqlDataSource dataSource)
 {
     /// <summary>
-    /// Of <paramref name="chunkIds"/>, the chunks that still exist and have no embedding for the model.
+    /// Of <paramref name="chunkIds"/>, the chunks that still exist and have no embedding for the model, with the text
+    /// to embed (the chunk template's rendering when there is one, else the chunk text).
     /// A chunk deleted or replaced since its message was published is left out, so it is never embedded.
     /// </summary>
     public async Task<IReadOnlyList<ChunkToEmbed>> GetChunksToEmbedAsync(IReadOnlyCollection<long> chunkIds, EmbeddingModel model, CancellationToken cancellationToken = default)
     {
         await using var command = dataSource.CreateCommand("""
-            SELECT c.id, c.text, c.content_hash FROM chunks c
+            SELECT c.id, coalesce(c.embed_text, c.text), c.content_hash FROM chunks c
              WHERE c.id = ANY($1)
                AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.chunk_id = c.id AND e.model_id = $2)
              ORDER BY c.id

@@ -24,8 +24,9 @@ public sealed record BackfillProgressResponse(long Embedded, long Failed, long T
 /// <param name="Enabled">Workers embed new and changed chunks with it.</param>
 /// <param name="Backfill">Progress over all stored chunks.</param>
 /// <param name="Index">The vector index holding the model's vectors, as built.</param>
+/// <param name="ChunkTemplate">The chunk template (<c>Chunking:Template</c>) recorded with the model: what its vectors were made from; null until Ingest.Api records it.</param>
 public sealed record ModelResponse(int Id, string Key, string Name, int Dimensions, string Provider, string Status, bool Enabled,
-    BackfillProgressResponse Backfill, VectorIndexResponse Index);
+    BackfillProgressResponse Backfill, VectorIndexResponse Index, string? ChunkTemplate = null);
 
 /// <summary>A model's vector index, as built.</summary>
 /// <param name="Name">PostgreSQL index name (changes when the index is rebuilt).</param>

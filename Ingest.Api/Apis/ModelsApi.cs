@@ -169,7 +169,7 @@ public static class ModelsApi
         state.Model.Id, state.Model.Key, state.Model.Name, state.Model.Dimensions, state.Model.Provider, state.Status, state.Enabled,
         new BackfillProgressResponse(state.Embedded, state.Failed, state.TotalChunks, Math.Floor(state.Progress * 1000) / 10,
             state.BackfillRequestedAt, state.BackfillCompletedAt, state.ActivateWhenComplete),
-        ToResponse(state.Model));
+        ToResponse(state.Model), state.Model.ChunkTemplate);
 
     private static VectorIndexResponse ToResponse(EmbeddingModel model)
     {

@@ -14,7 +14,13 @@ public sealed class ChunkingOptions
     /// Overlap is made of whole words, never part of one.</summary>
     public int OverlapChars { get; set; } = 150;
 
-    /// <summary>Checks the ranges above.</summary>
+    /// <summary>
+    /// What is embedded for each chunk (see <see cref="ChunkTemplate"/>): <c>{chunk}</c> (the default) or, for
+    /// example, <c>"{title}\n\n{chunk}"</c>. Environment form <c>Chunking__Template</c>.
+    /// </summary>
+    public string Template { get; set; } = ChunkTemplate.ChunkOnly;
+
+    /// <summary>Checks the ranges above and the template.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A value is out of range; the message names the setting.</exception>
     public void Validate()
     {
@@ -27,5 +33,7 @@ public sealed class ChunkingOptions
         {
             throw new ArgumentOutOfRangeException(nameof(OverlapChars), OverlapChars, "Chunking:OverlapChars must be between 0 and half of Chunking:MaxChunkChars.");
         }
+
+        _ = new ChunkTemplate(Template);
     }
 }

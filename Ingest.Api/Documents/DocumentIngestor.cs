@@ -20,10 +20,11 @@ public sealed record IngestOutcome(string Id, UpsertResult Stored, string? Publi
 
 /// <summary>
 /// The one way a validated document gets in, whatever brought it (<c>POST /documents</c> as JSON or as a file
-/// upload, a line of <c>POST /documents/batch</c>, a sync source): split, reconcile the stored chunks by content
-/// hash and commit in the tenant, then publish one <see cref="EmbedChunk"/> per chunk that needs an embedding.
+/// upload, a line of <c>POST /documents/batch</c>, a sync source): split, render what to embed for each chunk
+/// (<see cref="ChunkTemplate"/>), reconcile the stored chunks by content hash and commit in the tenant, then publish one <see cref="EmbedChunk"/> per chunk that needs an embedding.
 /// </summary>
-public sealed class DocumentIngestor(RecursiveTextSplitter splitter, DocumentStore documents, IPublishEndpoint publisher, ILogger<DocumentIngestor> logger)
+public sealed class DocumentIngestor(
+    RecursiveTextSplitter splitter, ChunkTemplate template, DocumentStore documents, IPublishEndpoint publisher, ILogger<DocumentIngestor> logger)
 {
     /// <summary>Stores the document and queues its chunks.</summary>
     /// <param name="tenant">The caller's tenant (empty for the default tenant).</param>
@@ -34,7 +35,13 @@ public sealed class DocumentIngestor(RecursiveTextSplitter splitter, DocumentSto
         var id = request.Id ?? Guid.CreateVersion7().ToString("n");
         var chunks = splitter.Split(request.Text!);
         var metadata = request.Metadata is { ValueKind: JsonValueKind.Object } m ? m.GetRawText() : "{}";
-        var stored = await documents.UpsertAsync(new DocumentToStore(id, request.Title, request.Source, metadata, chunks) { Tenant = tenant }, cancellationToken);
+        var stored = await documents.UpsertAsync(
+            new DocumentToStore(id, request.Title, request.Source, metadata, chunks)
+            {
+                Tenant = tenant,
+                EmbedTexts = template.IsChunkOnly ? null : template.Render(request.Title, request.Source, chunks),
+            },
+            cancellationToken);
         IngestMetrics.TagDocument(id, stored.Chunks.Count, stored.ChunksToEmbed.Count);
         Delivery.CrashTestHook.AfterCommit();
 

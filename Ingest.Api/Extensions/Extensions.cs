@@ -30,6 +30,7 @@ public static class Extensions
         builder.Services.AddSingleton<UploadReader>();
         builder.Services.AddScoped<DocumentIngestor>();
         builder.Services.AddSingleton(services => new RecursiveTextSplitter(services.GetRequiredService<IOptions<ChunkingOptions>>().Value));
+        builder.Services.AddSingleton(services => new ChunkTemplate(services.GetRequiredService<IOptions<ChunkingOptions>>().Value.Template));
         builder.Services.AddOptions<BackfillOptions>().BindConfiguration(BackfillOptions.SectionName)
             .Validate(o => { o.Validate(); return true; }).ValidateOnStart();
         builder.Services.AddSingleton<BackfillService>();
@@ -57,5 +58,21 @@ public static class Extensions
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi(options => IngestApiOpenApi.Configure(options));
         return builder;
+    }
+
+    /// <summary>
+    /// Start-up step of Ingest.Api: records the chunk template (<c>Chunking:Template</c>) on every model that has none
+    /// and warns about models whose vectors were made with another template.
+    /// </summary>
+    public static async Task RecordChunkTemplateAsync(this IServiceProvider services, CancellationToken cancellationToken = default)
+    {
+        var template = services.GetRequiredService<ChunkTemplate>();
+        var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(Extensions));
+        foreach (var model in await services.GetRequiredService<EmbeddingModelStore>().RecordChunkTemplateAsync(template.Text, cancellationToken))
+        {
+            logger.LogWarning(
+                "Model {Model} was recorded with chunk template {Recorded} but Chunking:Template is {Template}: new and changed documents are embedded with the new template, existing vectors keep the old one until their documents are posted again",
+                model.Key, model.ChunkTemplate, template.Text);
+        }
     }
 }

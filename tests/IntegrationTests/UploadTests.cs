@@ -11,6 +11,9 @@ namespace VectorPipeline.IntegrationTests;
 /// <summary>A real Ingest.Api process with PostgreSQL and RabbitMQ, for the tests of file uploads and NDJSON batches.</summary>
 public sealed class IngestApiFixture(ServersFixture servers) : IAsyncLifetime
 {
+    /// <summary>The chunk template the service runs with.</summary>
+    public const string ChunkTemplate = "{title}\n\n{chunk}";
+
     /// <summary>The service's database.</summary>
     public NpgsqlDataSource Database { get; private set; } = null!;
 
@@ -30,6 +33,7 @@ public sealed class IngestApiFixture(ServersFixture servers) : IAsyncLifetime
             ["ConnectionStrings__messaging"] = servers.RabbitMq.ConnectionString,
             ["Chunking__MaxChunkChars"] = "300",
             ["Chunking__OverlapChars"] = "0",
+            ["Chunking__Template"] = ChunkTemplate,
         });
         Http = new HttpClient { BaseAddress = _ingest.Url };
     }
@@ -168,6 +172,47 @@ public class UploadTests(IngestApiFixture fixture) : IClassFixture<IngestApiFixt
         }
 
         return await fixture.Http.PostAsync("/documents", form, Token);
+    }
+}
+
+/// <summary>The chunk template decides what is embedded, and is recorded with the model.</summary>
+[Collection(ServersFixture.BrokerCollection)]
+public class ChunkTemplateTests(IngestApiFixture fixture) : IClassFixture<IngestApiFixture>
+{
+    private static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task The_title_goes_into_what_is_embedded_and_a_new_title_re_embeds_the_chunks()
+    {
+        // No worker runs here, so what shows whether a chunk was kept or replaced is its key.
+        async Task<long> PostAsync(string title)
+        {
+            using var response = await fixture.Http.PostAsJsonAsync("/documents", new { id = "templated", title, text = "Chunk text only." }, Token);
+            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+            await using var chunk = fixture.Database.CreateCommand("SELECT id FROM chunks WHERE document_id = 'templated'");
+            return (long)(await chunk.ExecuteScalarAsync(Token))!;
+        }
+
+        var first = await PostAsync("Release notes");
+        await using (var command = fixture.Database.CreateCommand("SELECT text, embed_text, content_hash FROM chunks WHERE document_id = 'templated'"))
+        await using (var reader = await command.ExecuteReaderAsync(Token))
+        {
+            Assert.True(await reader.ReadAsync(Token));
+            Assert.Equal(("Chunk text only.", "Release notes\n\nChunk text only."), (reader.GetString(0), reader.GetString(1)));
+            Assert.Equal(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes("Release notes\n\nChunk text only.")), reader.GetFieldValue<byte[]>(2));
+        }
+
+        Assert.Equal(first, await PostAsync("Release notes")); // unchanged: the chunk (and its embedding) is kept
+        var second = await PostAsync("Release notes 2.0");
+        Assert.NotEqual(first, second); // same chunk text, new title: a new chunk to embed
+
+        // What the worker embeds is the rendering.
+        var active = (await new VectorStore.EmbeddingModelStore(fixture.Database).GetActiveAsync(Token))!;
+        var toEmbed = Assert.Single(await new VectorStore.EmbeddingStore(fixture.Database).GetChunksToEmbedAsync([second], active, Token));
+        Assert.Equal("Release notes 2.0\n\nChunk text only.", toEmbed.Text);
+
+        var model = (await fixture.Http.GetFromJsonAsync<JsonElement>("/models", Token))[0];
+        Assert.Equal(IngestApiFixture.ChunkTemplate, model.GetProperty("chunkTemplate").GetString());
     }
 }
 
