@@ -47,7 +47,7 @@ public sealed class DeliveryStore(NpgsqlDataSource dataSource)
                 SELECT p.id, p.document_id,
                        EXISTS (SELECT 1 FROM embedding_models m
                                 WHERE m.enabled
-                                  AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.chunk_id = p.id AND e.model_id = m.id)
+                                  AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.chunk_id = p.id AND e.model_id = m.id AND NOT e.provisional)
                                   AND NOT EXISTS (SELECT 1 FROM embedding_errors x WHERE x.chunk_id = p.id AND x.model_id = m.id)) AS waiting
                   FROM page p),
             updated AS (
@@ -167,7 +167,7 @@ public sealed class DeliveryStore(NpgsqlDataSource dataSource)
               JOIN chunks c ON c.id = x.chunk_id
               JOIN embedding_models m ON m.id = x.model_id AND m.enabled
              WHERE {filter}
-               AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.chunk_id = x.chunk_id AND e.model_id = x.model_id)
+               AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.chunk_id = x.chunk_id AND e.model_id = x.model_id AND NOT e.provisional)
              {order}),
         cleared AS (DELETE FROM embedding_errors x USING failed f WHERE x.chunk_id = f.id),
         queued AS (UPDATE chunks c SET queued_at = now() FROM failed f WHERE c.id = f.id)

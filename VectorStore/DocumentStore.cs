@@ -158,13 +158,8 @@ public sealed class DocumentStore(NpgsqlDataSource dataSource)
             }
         }
 
-        var removed = stored.Values.SelectMany(q => q).Select(c => c.Id).ToArray();
-        if (removed.Length > 0)
-        {
-            await using var delete = new NpgsqlCommand("DELETE FROM chunks WHERE id = ANY($1)", connection, transaction);
-            delete.Parameters.AddWithValue(removed);
-            await delete.ExecuteNonQueryAsync(cancellationToken);
-        }
+        var removedChunks = stored.Values.SelectMany(q => q).ToList();
+        var removed = removedChunks.Select(c => c.Id).ToArray();
 
         if (moved.Count > 0)
         {
@@ -196,6 +191,37 @@ public sealed class DocumentStore(NpgsqlDataSource dataSource)
             }
         }
 
+        // No moment without the old text or the new: each new chunk that replaces a chunk (the removed chunk at the
+        // same position, else the nearest one) gets that chunk's vectors as provisional embeddings, so vector search
+        // still finds the passage until a worker embeds the new text (which replaces them). Provisional embeddings
+        // count as missing everywhere else: the new chunk is queued, and the document is not ready until then.
+        var addedOrdinals = added.Select(a => a.Ordinal).ToHashSet();
+        var newChunks = chunks.Where(c => addedOrdinals.Contains(c.Ordinal)).ToList();
+        if (removedChunks.Count > 0 && newChunks.Count > 0)
+        {
+            var byOrdinal = removedChunks.OrderBy(r => r.Ordinal).ToArray();
+            var ordinals = byOrdinal.Select(r => r.Ordinal).ToArray();
+            var pairs = newChunks.Select(n => (New: n.Id, Old: byOrdinal[Nearest(ordinals, n.Ordinal)].Id)).ToList();
+            await using var standIn = new NpgsqlCommand("""
+                INSERT INTO embeddings (chunk_id, model_id, content_hash, dimensions, embedding, provisional)
+                SELECT p.new_id, e.model_id, c.content_hash, e.dimensions, e.embedding, true
+                  FROM unnest($1::bigint[], $2::bigint[]) AS p (new_id, old_id)
+                  JOIN embeddings e ON e.chunk_id = p.old_id
+                  JOIN chunks c ON c.id = p.new_id
+                ON CONFLICT (chunk_id, model_id) DO NOTHING
+                """, connection, transaction);
+            standIn.Parameters.AddWithValue(pairs.Select(p => p.New).ToArray());
+            standIn.Parameters.AddWithValue(pairs.Select(p => p.Old).ToArray());
+            await standIn.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        if (removed.Length > 0)
+        {
+            await using var delete = new NpgsqlCommand("DELETE FROM chunks WHERE id = ANY($1)", connection, transaction);
+            delete.Parameters.AddWithValue(removed);
+            await delete.ExecuteNonQueryAsync(cancellationToken);
+        }
+
         var toEmbed = new List<long>();
         await using (var pending = new NpgsqlCommand("""
             WITH pending AS (
@@ -203,7 +229,7 @@ public sealed class DocumentStore(NpgsqlDataSource dataSource)
                  WHERE c.document_id = $1
                    AND (NOT EXISTS (SELECT 1 FROM embedding_models m WHERE m.enabled)
                         OR EXISTS (SELECT 1 FROM embedding_models m
-                                    WHERE m.enabled AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.chunk_id = c.id AND e.model_id = m.id)))),
+                                    WHERE m.enabled AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.chunk_id = c.id AND e.model_id = m.id AND NOT e.provisional)))),
             cleared AS (DELETE FROM embedding_errors x USING pending p WHERE x.chunk_id = p.id),
             queued AS (UPDATE chunks c SET queued_at = now() FROM pending p WHERE c.id = p.id)
             SELECT id FROM pending ORDER BY id
@@ -241,11 +267,11 @@ public sealed class DocumentStore(NpgsqlDataSource dataSource)
         int total, embedded, failed;
         await using (var command = new NpgsqlCommand("""
             SELECT d.title, d.updated_at, d.chunk_count,
-                   (SELECT count(*) FROM chunks c JOIN embeddings e ON e.chunk_id = c.id AND e.model_id = $2
+                   (SELECT count(*) FROM chunks c JOIN embeddings e ON e.chunk_id = c.id AND e.model_id = $2 AND NOT e.provisional
                      WHERE c.document_id = d.id)::integer,
                    (SELECT count(DISTINCT c.id) FROM chunks c JOIN embedding_errors x ON x.chunk_id = c.id AND x.model_id = $2
                      WHERE c.document_id = d.id
-                       AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.chunk_id = c.id AND e.model_id = $2))::integer
+                       AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.chunk_id = c.id AND e.model_id = $2 AND NOT e.provisional))::integer
               FROM documents d WHERE d.id = $1
             """, connection))
         {
@@ -271,7 +297,7 @@ public sealed class DocumentStore(NpgsqlDataSource dataSource)
                 SELECT c.ordinal, x.error, x.occurred_at
                   FROM embedding_errors x JOIN chunks c ON c.id = x.chunk_id
                  WHERE c.document_id = $1 AND x.model_id = $2
-                   AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.chunk_id = c.id AND e.model_id = $2)
+                   AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.chunk_id = c.id AND e.model_id = $2 AND NOT e.provisional)
                  ORDER BY x.occurred_at DESC LIMIT 20
                 """, connection);
             command.Parameters.AddWithValue(key);
@@ -298,6 +324,19 @@ public sealed class DocumentStore(NpgsqlDataSource dataSource)
         await using var command = dataSource.CreateCommand("DELETE FROM documents WHERE id = $1");
         command.Parameters.AddWithValue(DocumentKey.Stored(tenant, id));
         return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
+    }
+
+    // Index of the value in a sorted array nearest to target (the first of two at the same distance).
+    private static int Nearest(int[] sorted, int target)
+    {
+        var index = Array.BinarySearch(sorted, target);
+        if (index >= 0)
+        {
+            return index;
+        }
+
+        var next = ~index;
+        return next == 0 ? 0 : next == sorted.Length ? sorted.Length - 1 : target - sorted[next - 1] <= sorted[next] - target ? next - 1 : next;
     }
 
     /// <summary>The client ids of a tenant's documents whose <c>source</c> is <paramref name="source"/>, streamed in id order.</summary>

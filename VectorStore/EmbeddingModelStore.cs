@@ -124,9 +124,9 @@ public sealed class EmbeddingModelStore(NpgsqlDataSource dataSource, ILogger<Emb
     private const string StateColumns = ModelColumns + """
         , m.enabled, m.active, m.activate_when_complete,
         m.backfill_requested_at, m.backfill_completed_at,
-        (SELECT count(*) FROM embeddings e WHERE e.model_id = m.id),
+        (SELECT count(*) FROM embeddings e WHERE e.model_id = m.id AND NOT e.provisional),
         (SELECT count(DISTINCT x.chunk_id) FROM embedding_errors x WHERE x.model_id = m.id
-            AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.chunk_id = x.chunk_id AND e.model_id = m.id)),
+            AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.chunk_id = x.chunk_id AND e.model_id = m.id AND NOT e.provisional)),
         (SELECT count(*) FROM chunks)
         """;
 
@@ -320,7 +320,7 @@ public sealed class EmbeddingModelStore(NpgsqlDataSource dataSource, ILogger<Emb
     {
         await using var command = dataSource.CreateCommand("""
             SELECT c.id, c.document_id FROM chunks c
-             WHERE c.id > $2 AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.chunk_id = c.id AND e.model_id = $1)
+             WHERE c.id > $2 AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.chunk_id = c.id AND e.model_id = $1 AND NOT e.provisional)
              ORDER BY c.id LIMIT $3
             """);
         command.Parameters.AddWithValue(modelId);
@@ -355,7 +355,7 @@ public sealed class EmbeddingModelStore(NpgsqlDataSource dataSource, ILogger<Emb
             await using (var complete = new NpgsqlCommand("""
                 UPDATE embedding_models m SET backfill_completed_at = now()
                  WHERE m.id = $1 AND m.backfill_completed_at IS NULL
-                   AND NOT EXISTS (SELECT 1 FROM chunks c WHERE NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.chunk_id = c.id AND e.model_id = m.id))
+                   AND NOT EXISTS (SELECT 1 FROM chunks c WHERE NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.chunk_id = c.id AND e.model_id = m.id AND NOT e.provisional))
                 RETURNING m.activate_when_complete AND NOT m.active
                 """, connection, transaction))
             {

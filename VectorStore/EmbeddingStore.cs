@@ -28,7 +28,7 @@ public sealed class EmbeddingStore(NpgsqlDataSource dataSource)
         await using var command = dataSource.CreateCommand("""
             SELECT c.id, coalesce(c.embed_text, c.text), c.content_hash FROM chunks c
              WHERE c.id = ANY($1)
-               AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.chunk_id = c.id AND e.model_id = $2)
+               AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.chunk_id = c.id AND e.model_id = $2 AND NOT e.provisional)
              ORDER BY c.id
             """);
         command.Parameters.AddWithValue(chunkIds.ToArray());
@@ -56,10 +56,12 @@ public sealed class EmbeddingStore(NpgsqlDataSource dataSource)
             SELECT c.id, $2, c.content_hash, s.dimensions, s.embedding
               FROM chunks c
               CROSS JOIN LATERAL (SELECT e.dimensions, e.embedding FROM embeddings e
-                                   WHERE e.model_id = $2 AND e.content_hash = c.content_hash LIMIT 1) s
+                                   WHERE e.model_id = $2 AND e.content_hash = c.content_hash AND NOT e.provisional LIMIT 1) s
              WHERE c.id = ANY($1)
-               AND NOT EXISTS (SELECT 1 FROM embeddings x WHERE x.chunk_id = c.id AND x.model_id = $2)
-            ON CONFLICT (chunk_id, model_id) DO NOTHING
+               AND NOT EXISTS (SELECT 1 FROM embeddings x WHERE x.chunk_id = c.id AND x.model_id = $2 AND NOT x.provisional)
+            ON CONFLICT (chunk_id, model_id) DO UPDATE
+                SET content_hash = excluded.content_hash, dimensions = excluded.dimensions, embedding = excluded.embedding, provisional = false
+              WHERE embeddings.provisional
             """);
         command.Parameters.AddWithValue(chunkIds.ToArray());
         command.Parameters.AddWithValue(model.Id);
@@ -69,7 +71,7 @@ public sealed class EmbeddingStore(NpgsqlDataSource dataSource)
     /// <summary>
     /// Writes embeddings set-based: binary COPY into a transaction-scoped staging table (vectors in
     /// pgvector's binary format, <see cref="VectorCodec"/>), then one
-    /// <c>INSERT ... SELECT ... ON CONFLICT (chunk_id, model_id) DO NOTHING</c> joined to <c>chunks</c>.
+    /// <c>INSERT ... SELECT ... ON CONFLICT (chunk_id, model_id) DO UPDATE ... WHERE provisional</c> joined to <c>chunks</c> (a provisional vector is replaced, a real one kept).
     /// A redelivered message therefore never creates a second row, and a vector for a chunk deleted before
     /// the insert is dropped rather than failing the batch (a delete committing during the insert fails it
     /// with a foreign-key error, and the retry skips the chunk). Rows go in chunk order, so two workers
@@ -125,7 +127,9 @@ public sealed class EmbeddingStore(NpgsqlDataSource dataSource)
             SELECT s.chunk_id, $1, s.content_hash, $2, s.embedding
               FROM embeddings_staging s JOIN chunks c ON c.id = s.chunk_id
              ORDER BY s.chunk_id
-            ON CONFLICT (chunk_id, model_id) DO NOTHING
+            ON CONFLICT (chunk_id, model_id) DO UPDATE
+                SET content_hash = excluded.content_hash, dimensions = excluded.dimensions, embedding = excluded.embedding, provisional = false
+              WHERE embeddings.provisional
             """, connection, transaction))
         {
             insert.Parameters.AddWithValue(model.Id);

@@ -26,7 +26,7 @@ public sealed class PipelineStatistics(NpgsqlDataSource dataSource)
         await using var command = dataSource.CreateCommand("""
             WITH per_chunk AS (
                 SELECT c.document_id,
-                       EXISTS (SELECT 1 FROM embeddings e WHERE e.chunk_id = c.id AND e.model_id = $1) AS embedded,
+                       EXISTS (SELECT 1 FROM embeddings e WHERE e.chunk_id = c.id AND e.model_id = $1 AND NOT e.provisional) AS embedded,
                        EXISTS (SELECT 1 FROM embedding_errors x WHERE x.chunk_id = c.id AND x.model_id = $1) AS errored
                   FROM chunks c),
             per_document AS (
@@ -60,7 +60,7 @@ public sealed class PipelineStatistics(NpgsqlDataSource dataSource)
               FROM embedding_errors x
               JOIN chunks c ON c.id = x.chunk_id
               JOIN embedding_models m ON m.id = x.model_id
-             WHERE NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.chunk_id = x.chunk_id AND e.model_id = x.model_id)
+             WHERE NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.chunk_id = x.chunk_id AND e.model_id = x.model_id AND NOT e.provisional)
              ORDER BY x.occurred_at DESC, x.id DESC
              LIMIT $1
             """);

@@ -195,7 +195,7 @@ public sealed partial class ChunkSearch(NpgsqlDataSource dataSource)
               JOIN chunks c ON c.id = h.chunk_id
               JOIN documents d ON d.id = c.document_id
              WHERE $3::double precision IS NULL OR h.score >= $3
-             ORDER BY h.score DESC
+             ORDER BY h.score DESC, h.chunk_id
             """);
         command.CommandText = sql.ToString();
         return command;

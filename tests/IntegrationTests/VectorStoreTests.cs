@@ -21,6 +21,46 @@ public class VectorStoreTests(ServersFixture servers)
     }
 
     [Fact]
+    public async Task A_changed_chunk_stays_findable_through_its_predecessors_vector_until_its_own_is_written()
+    {
+        var (dataSource, model) = await NewStoreAsync();
+        await using var _ = dataSource;
+        var documents = new DocumentStore(dataSource);
+        var embeddings = new EmbeddingStore(dataSource);
+        var embedder = new OfflineEmbeddingGenerator(384);
+        string[] before = ["Stadium seats and parking for the final.", "Ticket prices for the final rose sharply."];
+        var first = (await documents.UpsertAsync(new DocumentToStore("d", null, null, "{}", before), Token)).Chunks;
+        await embeddings.WriteAsync(model, first.Select(c => new ChunkEmbedding(c.Id, DocumentStore.ContentHash(before[c.Ordinal]), embedder.Embed(before[c.Ordinal]))).ToList(), Token);
+
+        // The second chunk changes: its new row stands in with the old vector at once.
+        string[] after = [before[0], "Ticket prices for the final fell after the announcement."];
+        var reposted = await documents.UpsertAsync(new DocumentToStore("d", null, null, "{}", after), Token);
+        var replacement = reposted.Chunks.Single(c => c.Ordinal == 1).Id;
+        Assert.Equal([replacement], reposted.ChunksToEmbed);
+        var state = (await documents.GetStateAsync("d", model.Id, Token))!;
+        Assert.Equal((2, 1, "embedding"), (state.Chunks.Total, state.Chunks.Embedded, state.Status)); // the stand-in is not counted
+        var hits = await new ChunkSearch(dataSource).SearchAsync(model, embedder.Embed(before[1]), 1, null, 40, cancellationToken: Token);
+        Assert.Equal((replacement, after[1]), (hits[0].ChunkId, hits[0].Text)); // no gap: the passage is found, with its new text
+        Assert.Single(await embeddings.GetChunksToEmbedAsync([replacement], model, Token)); // still to embed
+
+        // A stand-in is never reused for identical text elsewhere; the worker's vector replaces it.
+        var twin = (await documents.UpsertAsync(new DocumentToStore("twin", null, null, "{}", [after[1]]), Token)).Chunks[0].Id;
+        Assert.Equal(0, await embeddings.CopyByContentHashAsync([twin], model, Token));
+        await embeddings.WriteAsync(model, [new ChunkEmbedding(replacement, DocumentStore.ContentHash(after[1]), embedder.Embed(after[1]))], Token);
+        await using var command = dataSource.CreateCommand("SELECT provisional, embedding::real[] FROM embeddings WHERE chunk_id = $1");
+        command.Parameters.AddWithValue(replacement);
+        await using (var reader = await command.ExecuteReaderAsync(Token))
+        {
+            Assert.True(await reader.ReadAsync(Token));
+            Assert.False(reader.GetBoolean(0));
+            Assert.Equal(embedder.Embed(after[1]).ToArray(), reader.GetFieldValue<float[]>(1));
+        }
+
+        Assert.Equal("ready", (await documents.GetStateAsync("d", model.Id, Token))!.Status);
+        Assert.Equal(1, await embeddings.CopyByContentHashAsync([twin], model, Token));
+    }
+
+    [Fact]
     public async Task Vectors_written_with_binary_copy_read_back_unchanged()
     {
         var (dataSource, model) = await NewStoreAsync();
