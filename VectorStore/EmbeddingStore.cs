@@ -153,4 +153,77 @@ public sealed class EmbeddingStore(NpgsqlDataSource dataSource)
         command.Parameters.AddWithValue(error.Length > 2000 ? error[..2000] : error);
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
+
+    /// <summary>
+    /// Claims chunks for embedding with one model, so that two workers (or two batches of one worker) holding
+    /// messages for the same chunk do not both send its text to the model: one session advisory lock per (model,
+    /// chunk), key <c>(model id &lt;&lt; 40) | chunk id</c>, taken in chunk order with <c>pg_advisory_lock</c> on a
+    /// connection the claim keeps until it is disposed (after the write). A chunk another session holds is waited
+    /// for (at most 60 s, <c>lock_timeout</c>, then <see cref="PostgresException"/> and the batch is retried); the
+    /// caller then reads again what is still missing, which is nothing when the other session embedded it, and
+    /// everything when it died (its session, and locks, end with it).
+    /// </summary>
+    /// <param name="chunkIds">Chunks about to be embedded (ids below 2^40).</param>
+    /// <param name="model">The model they are embedded with.</param>
+    /// <param name="cancellationToken">Cancels the claim.</param>
+    /// <returns>The claim, holding every chunk of <paramref name="chunkIds"/>.</returns>
+    public async Task<ChunkClaim> ClaimAsync(IReadOnlyCollection<long> chunkIds, EmbeddingModel model, CancellationToken cancellationToken = default)
+    {
+        var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            await using (var timeout = new NpgsqlCommand("SET lock_timeout = '60s'", connection))
+            {
+                await timeout.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            await using var command = new NpgsqlCommand(
+                "SELECT pg_advisory_lock(($2::bigint << 40) | t.id) FROM (SELECT u.id FROM unnest($1::bigint[]) AS u (id) ORDER BY u.id) t", connection);
+            command.Parameters.AddWithValue(chunkIds.Distinct().ToArray());
+            command.Parameters.AddWithValue((long)model.Id);
+            await command.ExecuteNonQueryAsync(cancellationToken);
+            return new ChunkClaim(connection, chunkIds.ToHashSet());
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+}
+
+/// <summary>Chunks claimed for embedding by <see cref="EmbeddingStore.ClaimAsync"/>; disposing releases them.</summary>
+public sealed class ChunkClaim : IAsyncDisposable
+{
+    private readonly NpgsqlConnection _connection;
+
+    internal ChunkClaim(NpgsqlConnection connection, IReadOnlySet<long> claimed)
+    {
+        _connection = connection;
+        Claimed = claimed;
+    }
+
+    /// <summary>The chunks this claim holds.</summary>
+    public IReadOnlySet<long> Claimed { get; }
+
+    /// <summary>Releases the locks (the connection goes back to the pool, where session locks would otherwise stay).</summary>
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            foreach (var sql in new[] { "SELECT pg_advisory_unlock_all()", "RESET lock_timeout" })
+            {
+                await using var command = new NpgsqlCommand(sql, _connection);
+                await command.ExecuteNonQueryAsync(CancellationToken.None);
+            }
+        }
+        catch (NpgsqlException)
+        {
+            // The session is gone, and its locks with it.
+        }
+        finally
+        {
+            await _connection.DisposeAsync();
+        }
+    }
 }

@@ -202,6 +202,32 @@ public sealed partial class EmbedChunkBatchConsumer(
         var reused = await store.CopyByContentHashAsync(chunkIds, model, cancellationToken);
         ChunksReused.Add(reused, tag);
         var chunks = await store.GetChunksToEmbedAsync(chunkIds, model, cancellationToken);
+        if (chunks.Count > 0)
+        {
+            // Another worker (or batch) may hold messages for the same chunks right now: claim them (waiting for the
+            // other holder to finish), then read again what is still missing, so no text is sent to the model twice.
+            await using var claim = await store.ClaimAsync(chunks.Select(c => c.Id).ToList(), model, cancellationToken);
+            var missing = await store.GetChunksToEmbedAsync(claim.Claimed, model, cancellationToken);
+            if (missing.Count < chunks.Count)
+            {
+                LogClaimedElsewhere(model.Key, chunks.Count - missing.Count);
+            }
+
+            chunks = missing;
+            await EmbedClaimedAsync(chunks, model, embedder, reused, received, cancellationToken);
+            return;
+        }
+
+        if (reused > 0)
+        {
+            LogEmbedded(model.Key, 0, 0, reused, received, 0);
+        }
+    }
+
+    private async Task EmbedClaimedAsync(IReadOnlyList<ChunkToEmbed> chunks, EmbeddingModel model, ModelEmbedder embedder, int reused, int received,
+        CancellationToken cancellationToken)
+    {
+        var tag = new KeyValuePair<string, object?>("model", model.Key);
         if (chunks.Count == 0)
         {
             if (reused > 0)
@@ -278,6 +304,9 @@ public sealed partial class EmbedChunkBatchConsumer(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Model {Model}: permanent error for {Chunks} chunks, marked failed without retrying (POST /documents/{{id}}/retry queues them again)")]
     private partial void LogPermanent(Exception exception, string model, int chunks);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Model {Model}: {Chunks} chunks were embedded by another worker or batch while this one waited for them")]
+    private partial void LogClaimedElsewhere(string model, int chunks);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Model {Model}: wrote {Written} embeddings from {Texts} embedded texts, reused {Reused}, for {Received} messages; embedding took {ElapsedMs} ms")]
     private partial void LogEmbedded(string model, int written, int texts, int reused, int received, long elapsedMs);

@@ -61,6 +61,23 @@ public class VectorStoreTests(ServersFixture servers)
     }
 
     [Fact]
+    public async Task A_second_claim_on_a_chunk_waits_until_the_first_is_released()
+    {
+        var (dataSource, model) = await NewStoreAsync();
+        await using var _ = dataSource;
+        var chunk = (await new DocumentStore(dataSource).UpsertAsync(new DocumentToStore("c", null, null, "{}", ["claimed text"]), Token)).Chunks[0].Id;
+        var store = new EmbeddingStore(dataSource);
+
+        var first = await store.ClaimAsync([chunk], model, Token);
+        var second = store.ClaimAsync([chunk], model, Token);
+        await Task.Delay(500, Token);
+        Assert.False(second.IsCompleted);
+        await first.DisposeAsync();
+        await using var claim = await second.WaitAsync(TimeSpan.FromSeconds(10), Token);
+        Assert.Equal([chunk], claim.Claimed);
+    }
+
+    [Fact]
     public async Task Vectors_written_with_binary_copy_read_back_unchanged()
     {
         var (dataSource, model) = await NewStoreAsync();
