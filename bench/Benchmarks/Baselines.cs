@@ -53,6 +53,12 @@ public static class Baselines
     private static async Task CopyPartAsync(NpgsqlDataSource dataSource, IReadOnlyList<EmbeddingRow> rows)
     {
         await using var connection = await dataSource.OpenConnectionAsync();
+        await CopyRowsAsync(connection, rows);
+    }
+
+    /// <summary>Binary COPY of <paramref name="rows"/> into <c>embeddings</c> on <paramref name="connection"/> (in its transaction, if any).</summary>
+    public static async Task CopyRowsAsync(NpgsqlConnection connection, IReadOnlyList<EmbeddingRow> rows)
+    {
         await using var importer = await connection.BeginBinaryImportAsync(
             "COPY embeddings (chunk_id, model_id, content_hash, dimensions, embedding) FROM STDIN (FORMAT BINARY)");
         var buffer = Array.Empty<byte>();

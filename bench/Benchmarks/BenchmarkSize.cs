@@ -18,17 +18,21 @@ public sealed record BenchmarkSize(
     int GrowthIngestChunks,
     int GrowthSearchQueries,
     int GrowthWorkers = 2,
-    int WarmupQueries = 100)
+    int WarmupQueries = 100,
+    (int M, int EfConstruction)[]? HnswBuilds = null,
+    int[]? EfSearchSweep = null)
 {
     /// <summary>The CI smoke size: every part runs, on a few hundred chunks.</summary>
     public static readonly BenchmarkSize Tiny = new("tiny", IngestChunks: 300, IngestWorkers: [1], ModelBatchSizes: [8], ModelWorkers: [1],
         ModelSecondsPerConfig: 1.5, CorpusLevels: [2_000], SearchLevel: 2_000, SearchConcurrency: [1, 4], SearchSecondsPerLevel: 1,
-        GrowthIngestChunks: 50, GrowthSearchQueries: 50, GrowthWorkers: 1, WarmupQueries: 10);
+        GrowthIngestChunks: 50, GrowthSearchQueries: 50, GrowthWorkers: 1, WarmupQueries: 10,
+        HnswBuilds: [(16, 64), (8, 32)], EfSearchSweep: [40, 100]);
 
     /// <summary>The published run.</summary>
     public static readonly BenchmarkSize Default = new("default", IngestChunks: 6_000, IngestWorkers: [1, 2], ModelBatchSizes: [1, 8, 32, 64, 128],
-        ModelWorkers: [1, 2, 4], ModelSecondsPerConfig: 4, CorpusLevels: [10_000, 100_000], SearchLevel: 100_000, SearchConcurrency: [1, 4, 16],
-        SearchSecondsPerLevel: 6, GrowthIngestChunks: 2_000, GrowthSearchQueries: 300);
+        ModelWorkers: [1, 2, 4], ModelSecondsPerConfig: 8, CorpusLevels: [10_000, 100_000], SearchLevel: 100_000, SearchConcurrency: [1, 4, 16],
+        SearchSecondsPerLevel: 6, GrowthIngestChunks: 2_000, GrowthSearchQueries: 300,
+        HnswBuilds: [(16, 64), (32, 64), (32, 128)], EfSearchSweep: [40, 100, 200, 400]);
 
     /// <summary>The published run plus the 1M-chunk corpus level (outside CI; tens of minutes).</summary>
     public static readonly BenchmarkSize Large = Default with { Name = "large", CorpusLevels = [10_000, 100_000, 1_000_000] };

@@ -24,6 +24,9 @@ public static class ModelBoundBenchmark
     /// <summary>Requests the server runs at once.</summary>
     public const int Parallel = 2;
 
+    /// <summary>Full requests per server slot a configuration ingests at least (see <see cref="RunAsync"/>).</summary>
+    public const int MinRequestsPerSlot = 6;
+
     /// <summary>Batches in flight per worker (<c>Embedding__ConcurrencyLimit</c>); null = the product default.</summary>
     public static int? ConcurrencyLimit { get; set; }
 
@@ -69,7 +72,9 @@ public static class ModelBoundBenchmark
 
                 await pipeline.ResetDataAsync();
                 server.Reset();
-                var target = (int)Math.Max(capacity * size.ModelSecondsPerConfig, 4 * batch * workers);
+                // Long enough that filling the first batch and storing the last one are a small share of the run: at
+                // least MinRequestsPerSlot full requests per server slot and 4 batches per worker.
+                var target = (int)Math.Max(capacity * size.ModelSecondsPerConfig, Math.Max(4 * batch * workers, MinRequestsPerSlot * Parallel * batch));
                 var (chunks, elapsed) = await pipeline.IngestAsync(corpus, target, IngestBenchmark.Paragraphs, IngestBenchmark.ParagraphChars, TimeSpan.FromMinutes(10));
                 var rate = chunks / elapsed.TotalSeconds;
                 var run = new ModelBoundRun(batch, workers, chunks, Math.Round(elapsed.TotalSeconds, 2), Math.Round(rate, 1), Math.Round(capacity, 1),

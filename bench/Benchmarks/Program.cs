@@ -12,6 +12,8 @@ using VectorPipeline.TestServers;
 //   --size tiny|default|large   work per part (tiny: CI smoke run; large: adds the 1M-chunk level)
 //   --parts ingest,model,search which parts to run (default: all)
 //   --batches 1,8,...           model-bound batch sizes (default: the size's)
+//   --hnsw 16x64,32x128         part 6: (m)x(ef_construction) index builds (default: the size's)
+//   --ef-search 40,100,...      part 6: ef_search values (default: the size's)
 //   --concurrency N             model-bound: Embedding__ConcurrencyLimit of the workers (default: the product default)
 //   --render                    only re-render docs/ from bench/results/latest.json
 //   --out DIR                   where docs/ and bench/results/ are written (default: the checkout)
@@ -23,6 +25,16 @@ var size = BenchmarkSize.Parse(options.GetValueOrDefault("size", "default"));
 if (options.TryGetValue("batches", out var batches))
 {
     size = size with { ModelBatchSizes = batches.Split(',').Select(int.Parse).ToArray() };
+}
+
+if (options.TryGetValue("hnsw", out var hnsw))
+{
+    size = size with { HnswBuilds = hnsw.Split(',').Select(p => p.Split('x')).Select(p => (int.Parse(p[0], CultureInfo.InvariantCulture), int.Parse(p[1], CultureInfo.InvariantCulture))).ToArray() };
+}
+
+if (options.TryGetValue("ef-search", out var efSearch))
+{
+    size = size with { EfSearchSweep = efSearch.Split(',').Select(int.Parse).ToArray() };
 }
 
 if (options.TryGetValue("concurrency", out var concurrency))
@@ -75,7 +87,7 @@ await using (var rabbit = await RabbitMqServer.StartAsync())
     Log($"servers up: PostgreSQL on {postgres.Port}, RabbitMQ on {rabbit.Port}");
     await RunPartAsync("ingest", async () => results.Ingest = await IngestBenchmark.RunAsync(postgres, rabbit, size, Log));
     await RunPartAsync("model", async () => results.ModelBound = await ModelBoundBenchmark.RunAsync(postgres, rabbit, size, Log));
-    await RunPartAsync("search", async () => (results.Search, results.Growth) = await SearchBenchmark.RunAsync(postgres, rabbit, size, Log));
+    await RunPartAsync("search", async () => (results.Search, results.Growth, results.HnswSweep) = await SearchBenchmark.RunAsync(postgres, rabbit, size, Log));
 }
 
 results.Machine["Load average after"] = File.ReadAllText("/proc/loadavg").Trim();

@@ -26,8 +26,14 @@ public static class SearchBenchmark
     /// <summary>HNSW ef_search of every benchmark query (Search.Api's default).</summary>
     public const int EfSearch = 100;
 
+    /// <summary>Topics of the search corpus and its queries (<see cref="SyntheticCorpus"/>): 100 chunks per topic at 100k.</summary>
+    public const int Topics = 1000;
+
+    /// <summary>Words per passage query (<see cref="Recall.PassageQueriesAsync"/>).</summary>
+    public const int PassageWords = 12;
+
     /// <summary>Runs parts 3 and 5.</summary>
-    public static async Task<(SearchResult? Search, List<GrowthLevel> Growth)> RunAsync(PostgresServer postgres, RabbitMqServer rabbit, BenchmarkSize size, Action<string> log)
+    public static async Task<(SearchResult? Search, List<GrowthLevel> Growth, List<HnswSweepRow> Sweep)> RunAsync(PostgresServer postgres, RabbitMqServer rabbit, BenchmarkSize size, Action<string> log)
     {
         var database = await postgres.CreateDatabaseAsync("bench_search");
         await using var dataSource = NpgsqlDataSource.Create(PipelineRunner.Unlimited(database));
@@ -39,14 +45,15 @@ public static class SearchBenchmark
         const string textIndex = "chunks_text_search_english";
         const string textIndexDefinition = $"CREATE INDEX {textIndex} ON chunks USING gin (to_tsvector('english'::regconfig, text))";
 
-        var queryCorpus = new SyntheticCorpus(99);
+        var queryCorpus = new SyntheticCorpus(99, Topics);
         var queries = Enumerable.Range(0, 500).Select(_ => queryCorpus.Query()).Distinct().ToArray();
         using var embedder = new OfflineEmbeddingGenerator(384);
         var vectors = queries.Select(q => embedder.Embed(q)).ToArray();
 
-        var corpus = new SyntheticCorpus(3);
+        var corpus = new SyntheticCorpus(3, Topics);
         SearchResult? searchResult = null;
         var growth = new List<GrowthLevel>();
+        var sweep = new List<HnswSweepRow>();
         long loaded = 0;
         foreach (var level in size.CorpusLevels)
         {
@@ -79,10 +86,14 @@ public static class SearchBenchmark
                 await search.SearchAsync(model, vectors[i % vectors.Length], TopK, null, EfSearch);
             }
 
-            var recall = await RecallAsync(search, model, vectors.Take(level >= 500_000 ? 10 : 30).ToArray());
+            var recallQueries = level >= 500_000 ? 10 : 30;
+            var wordVectors = vectors.Take(recallQueries).ToArray();
+            var passageVectors = (await Recall.PassageQueriesAsync(dataSource, recallQueries, PassageWords, seed: 7)).Select(embedder.Embed).ToArray();
+            var recall = await Recall.MeasureAsync(search, model, wordVectors, TopK, EfSearch);
+            var passageRecall = await Recall.MeasureAsync(search, model, passageVectors, TopK, EfSearch);
             var apiP50 = LatencySummary.From(await SequentialAsync(size.GrowthSearchQueries, i => ApiSearchAsync(http, queries[i % queries.Length]))).P50;
             var sqlP50 = LatencySummary.From(await SequentialAsync(size.GrowthSearchQueries, i => search.SearchAsync(model, vectors[i % vectors.Length], TopK, null, EfSearch))).P50;
-            log($"corpus {level}: search p50 {apiP50:F2} ms (API), {sqlP50:F2} ms (SQL); recall@10 {recall:F3}");
+            log($"corpus {level}: search p50 {apiP50:F2} ms (API), {sqlP50:F2} ms (SQL); recall@10 {recall:F3} (word queries), {passageRecall:F3} (passage queries)");
 
             if (level == size.SearchLevel)
             {
@@ -118,10 +129,17 @@ public static class SearchBenchmark
             log($"corpus {level}: ingest of {chunks} more chunks: {rate:F0} chunks/s");
             loaded = await CountAsync(dataSource);
             growth.Add(new GrowthLevel(level, Math.Round(embed.TotalSeconds, 1), Math.Round(copy.TotalSeconds, 1), Math.Round(hnsw.TotalSeconds, 1), Math.Round(text.TotalSeconds, 1),
-                Math.Round(rate, 1), chunks, Math.Round(apiP50, 2), Math.Round(sqlP50, 2), Math.Round(recall, 3)));
+                Math.Round(rate, 1), chunks, Math.Round(apiP50, 2), Math.Round(sqlP50, 2), Math.Round(recall, 3), Math.Round(passageRecall, 3)));
+
+            // Part 6 on the search-level corpus; the next level drops and rebuilds the index with the model's settings.
+            if (level == size.SearchLevel && size.HnswBuilds is { Length: > 0 } builds)
+            {
+                await pipeline.DisposeAsync();
+                sweep = await HnswSweep.RunAsync(dataSource, model, hnswDefinition, builds, size.EfSearchSweep ?? [EfSearch], wordVectors, passageVectors, size.GrowthSearchQueries, Math.Min(1000, size.GrowthIngestChunks), log);
+            }
         }
 
-        return (searchResult, growth);
+        return (searchResult, growth, sweep);
     }
 
     private static async Task<long> CountAsync(NpgsqlDataSource dataSource)
@@ -135,20 +153,6 @@ public static class SearchBenchmark
         using var response = await http.PostAsJsonAsync("/search", new { query, topK = TopK });
         response.EnsureSuccessStatusCode();
         await response.Content.ReadAsByteArrayAsync();
-    }
-
-    // Share of the exact top-10 (sequential scan) that the HNSW search returns, averaged over the queries.
-    private static async Task<double> RecallAsync(ChunkSearch search, EmbeddingModel model, float[][] vectors)
-    {
-        double total = 0;
-        foreach (var vector in vectors)
-        {
-            var exact = (await search.SearchAsync(model, vector, TopK, null, EfSearch, null, new VectorSearchOptions(Exact: true))).Select(h => h.ChunkId).ToHashSet();
-            var approximate = await search.SearchAsync(model, vector, TopK, null, EfSearch);
-            total += exact.Count == 0 ? 1 : (double)approximate.Count(h => exact.Contains(h.ChunkId)) / exact.Count;
-        }
-
-        return total / vectors.Length;
     }
 
     private static async Task<List<double>> SequentialAsync(int count, Func<int, Task> action)

@@ -54,8 +54,12 @@ public sealed class BenchmarkSmokeTests
             Assert.NotEmpty(root.GetProperty("ModelBound").GetProperty("Runs").EnumerateArray());
             Assert.NotEmpty(root.GetProperty("Search").GetProperty("Levels").EnumerateArray());
             Assert.Empty(root.GetProperty("Errors").EnumerateArray());
+            var sweep = root.GetProperty("HnswSweep").EnumerateArray().ToList();
+            Assert.Equal(4, sweep.Count);
+            Assert.All(sweep, row => Assert.InRange(row.GetProperty("PassageRecallAt10").GetDouble(), 0.01, 1.0));
             var markdown = await File.ReadAllTextAsync(Path.Combine(output, "docs", "benchmarks.md"), TestContext.Current.CancellationToken);
             Assert.Contains("## Targets", markdown, StringComparison.Ordinal);
+            Assert.Contains("## 6. HNSW parameters", markdown, StringComparison.Ordinal);
             var svg = await File.ReadAllTextAsync(Path.Combine(output, "docs", "benchmarks-throughput.svg"), TestContext.Current.CancellationToken);
             Assert.StartsWith("<svg", svg, StringComparison.Ordinal);
         }

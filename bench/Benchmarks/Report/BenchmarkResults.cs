@@ -30,6 +30,9 @@ public sealed class BenchmarkResults
     /// <summary>Part 5.</summary>
     public List<GrowthLevel> Growth { get; set; } = [];
 
+    /// <summary>Part 6: HNSW m / ef_construction / ef_search against recall and latency, at the search level.</summary>
+    public List<HnswSweepRow> HnswSweep { get; set; } = [];
+
     /// <summary>Parts that failed, with their error.</summary>
     public List<string> Errors { get; set; } = [];
 }
@@ -117,4 +120,12 @@ public sealed record SearchLevel(int Clients, LatencySummary Api, double ApiQps,
 
 /// <summary>Cost at one corpus size.</summary>
 public sealed record GrowthLevel(int Chunks, double EmbedSeconds, double CopySeconds, double HnswBuildSeconds, double TextIndexSeconds,
-    double IngestChunksPerSecond, int IngestChunks, double SearchP50Ms, double SqlP50Ms, double RecallAt10);
+    double IngestChunksPerSecond, int IngestChunks, double SearchP50Ms, double SqlP50Ms, double RecallAt10, double PassageRecallAt10);
+
+/// <summary>
+/// One point of the HNSW sweep: index parameters, its build time (s; NaN when the index in place was measured) and
+/// size (MiB), ef_search, recall@10 for the random-word and the passage queries, the SQL p50 (ms) at one client, and
+/// the rate of binary COPY into the table with this index (rows/s, measured once per build).
+/// </summary>
+public sealed record HnswSweepRow(int M, int EfConstruction, double BuildSeconds, double IndexMiB, int EfSearch, double WordRecallAt10, double PassageRecallAt10, double SqlP50Ms,
+    double InsertRowsPerSecond = double.NaN);

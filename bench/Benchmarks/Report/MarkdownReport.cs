@@ -113,6 +113,7 @@ public static class MarkdownReport
         Search(s, r.Search);
         Memory(s, r);
         Growth(s, r.Growth);
+        Sweep(s, r.HnswSweep, r.Search?.Chunks ?? r.Growth.LastOrDefault()?.Chunks ?? 0);
         var tuning = Path.Combine(RepositoryPaths.Root, "bench", "tuning.md");
         if (File.Exists(tuning))
         {
@@ -166,7 +167,7 @@ public static class MarkdownReport
             return;
         }
 
-        s.AppendLine(I($"A simulated model server on loopback (`http` provider) whose service time is a + b × n = {model.FixedMs:F0} ms + {model.PerTextMs:F0} ms × n for a request of n texts, at most {model.Parallel} requests at once (the rest queue). Its capacity at batch size n is therefore exactly {model.Parallel} × n / (a + b·n) texts/s. Each configuration sets `Embedding__BatchMessageLimit` = `Embedding__MaxBatchItems` = n (one batch, one request; `Embedding__ConcurrencyLimit` {(model.ConcurrencyLimit?.ToString(CultureInfo.InvariantCulture) ?? "at its default")}, prefetch = n × that) and ingests about {BenchmarkSize.Default.ModelSecondsPerConfig} seconds' worth of chunks at capacity, timed from the first `POST /documents` to the last vector stored."));
+        s.AppendLine(I($"A simulated model server on loopback (`http` provider) whose service time is a + b × n = {model.FixedMs:F0} ms + {model.PerTextMs:F0} ms × n for a request of n texts, at most {model.Parallel} requests at once (the rest queue). Its capacity at batch size n is therefore exactly {model.Parallel} × n / (a + b·n) texts/s. Each configuration sets `Embedding__BatchMessageLimit` = `Embedding__MaxBatchItems` = n (one batch, one request; `Embedding__ConcurrencyLimit` {(model.ConcurrencyLimit?.ToString(CultureInfo.InvariantCulture) ?? "at its default")}, prefetch = n × that) and ingests about {BenchmarkSize.Default.ModelSecondsPerConfig} seconds' worth of chunks at capacity (at least {ModelBoundBenchmark.MinRequestsPerSlot} full requests per server slot), timed from the first `POST /documents` to the last vector stored, so filling the first batch and storing the last count against the pipeline."));
         s.AppendLine();
         var workers = model.Runs.Select(x => x.Workers).Distinct().Order().ToList();
         s.AppendLine("| Batch size | Capacity (chunks/s) | " + string.Join(" | ", workers.Select(w => $"{w} worker{(w == 1 ? "" : "s")}: chunks/s (efficiency)")) + " |");
@@ -197,7 +198,7 @@ public static class MarkdownReport
             return;
         }
 
-        s.AppendLine(I($"{search.Chunks:N0} chunks ({BulkLoader.ChunkChars} characters, offline embedder vectors, loaded by COPY, HNSW built after the load; see part 5 for load and build times). Closed-loop clients, each sending its next query when the last answered, after 100 warm-up queries; percentiles from raw samples. `POST /search` with `topK` 10 (Search.Api: active-model lookup, query embedding, the SQL, JSON) against the same SQL run directly through Npgsql (`ChunkSearch.SearchAsync`: `SET LOCAL hnsw.ef_search = {SearchBenchmark.EfSearch}` and the top-k query in one transaction) with the query vector precomputed."));
+        s.AppendLine(I($"{search.Chunks:N0} chunks ({BulkLoader.ChunkChars} characters, {SearchBenchmark.Topics:N0} topics, offline embedder vectors, loaded by COPY, HNSW built after the load; see part 5 for load and build times). Closed-loop clients, each sending its next query when the last answered, after 100 warm-up queries; percentiles from raw samples. `POST /search` with `topK` 10 (Search.Api: active-model lookup, query embedding, the SQL, JSON) against the same SQL run directly through Npgsql (`ChunkSearch.SearchAsync`: `SET LOCAL hnsw.ef_search = {SearchBenchmark.EfSearch}` and the top-k query in one transaction) with the query vector precomputed."));
         s.AppendLine();
         if (search.QueryEmbedding is { } embed)
         {
@@ -246,14 +247,50 @@ public static class MarkdownReport
 
         s.AppendLine("The corpus grows level by level: chunks and vectors are added by COPY with the vector and text indexes dropped,");
         s.AppendLine("then both are rebuilt over all rows (`maintenance_work_mem` 1 GB, 4 GB from 500k). At each level the services start");
-        s.AppendLine("on it and measure search p50 at one client (API and SQL), HNSW recall@10 against an exact scan (ef_search 100),");
-        s.AppendLine("and the pipeline's ingest rate for new chunks (2 workers, offline embedder) into the indexed table.");
+        s.AppendLine("on it and measure search p50 at one client (API and SQL), HNSW recall@10 against an exact scan (ef_search 100;");
+        s.AppendLine("see part 6 for the two query sets and how recall is counted), and the pipeline's ingest rate for new chunks");
+        s.AppendLine("(2 workers, offline embedder) into the indexed table.");
         s.AppendLine();
-        s.AppendLine("| Chunks | Embed (client) | COPY | HNSW build | Text index | Ingest chunks/s (n) | Search p50 API | Search p50 SQL | Recall@10 |");
-        s.AppendLine("|---|---|---|---|---|---|---|---|---|");
+        s.AppendLine("| Chunks | Embed (client) | COPY | HNSW build | Text index | Ingest chunks/s (n) | Search p50 API | Search p50 SQL | Recall@10 word queries | Recall@10 passage queries |");
+        s.AppendLine("|---|---|---|---|---|---|---|---|---|---|");
         foreach (var g in growth)
         {
-            s.AppendLine(I($"| {g.Chunks:N0} | {g.EmbedSeconds:F1} s | {g.CopySeconds:F1} s | {g.HnswBuildSeconds:F1} s | {g.TextIndexSeconds:F1} s | {g.IngestChunksPerSecond:F0} ({g.IngestChunks}) | {g.SearchP50Ms:F2} ms | {g.SqlP50Ms:F2} ms | {g.RecallAt10:F3} |"));
+            s.AppendLine(I($"| {g.Chunks:N0} | {g.EmbedSeconds:F1} s | {g.CopySeconds:F1} s | {g.HnswBuildSeconds:F1} s | {g.TextIndexSeconds:F1} s | {g.IngestChunksPerSecond:F0} ({g.IngestChunks}) | {g.SearchP50Ms:F2} ms | {g.SqlP50Ms:F2} ms | {g.RecallAt10:F3} | {g.PassageRecallAt10:F3} |"));
+        }
+
+        s.AppendLine();
+    }
+
+    private static void Sweep(StringBuilder s, List<HnswSweepRow> sweep, int chunks)
+    {
+        s.AppendLine("## 6. HNSW parameters: recall against latency and build cost");
+        s.AppendLine();
+        if (sweep.Count == 0)
+        {
+            s.AppendLine("Not run.").AppendLine();
+            return;
+        }
+
+        s.AppendLine(I($"On the {chunks:N0}-chunk corpus of part 3, the model's index is rebuilt for each (m, ef_construction) and searched at"));
+        s.AppendLine("each ef_search. Recall@10 is measured against an exact scan of the same rows, with two query sets: **word queries**");
+        s.AppendLine("(2 to 6 words of one topic: short, far from every chunk, the hardest case for a graph index) and **passage queries**");
+        s.AppendLine(I($"({SearchBenchmark.PassageWords} consecutive words from a stored chunk, as when a user quotes or paraphrases a passage). A returned chunk counts"));
+        s.AppendLine("as a true neighbour when its score is at least the 10th exact score (ties within 1e-6 count, as in ann-benchmarks).");
+        s.AppendLine(I($"The corpus has {SearchBenchmark.Topics:N0} topics; half of a chunk's words come from its topic's {SyntheticCorpus.TopicWords} words, half from the whole"));
+        s.AppendLine("vocabulary. The offline embedder hashes words and n-grams, so apart from shared words its vectors are spread nearly");
+        s.AppendLine("uniformly over 384 dimensions, which is much harder for a graph index than the clustered vectors of a trained model:");
+        s.AppendLine("read these recall figures as a floor and the table as the shape of the trade-off. SQL p50 at one client");
+        s.AppendLine("with the word queries. Build time is blank for the index that was already in place. Insert rate: binary COPY of the");
+        s.AppendLine("newest 1,000 rows back into the table with this index (in a transaction that is rolled back), what each new chunk");
+        s.AppendLine("costs the pipeline's writes.");
+        s.AppendLine();
+        s.AppendLine("| m | ef_construction | Build | Index size | Insert rows/s | ef_search | Recall@10 word queries | Recall@10 passage queries | SQL p50 |");
+        s.AppendLine("|---|---|---|---|---|---|---|---|---|");
+        foreach (var row in sweep)
+        {
+            var build = double.IsNaN(row.BuildSeconds) ? "" : I($"{row.BuildSeconds:F1} s");
+            var insert = double.IsNaN(row.InsertRowsPerSecond) ? "" : I($"{row.InsertRowsPerSecond:F0}");
+            s.AppendLine(I($"| {row.M} | {row.EfConstruction} | {build} | {row.IndexMiB:F0} MiB | {insert} | {row.EfSearch} | {row.WordRecallAt10:F3} | {row.PassageRecallAt10:F3} | {row.SqlP50Ms:F2} ms |"));
         }
 
         s.AppendLine();
