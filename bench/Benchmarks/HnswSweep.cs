@@ -34,6 +34,8 @@ public static partial class HnswSweep
         var current = Parameters(definition);
         var search = new ChunkSearch(dataSource);
         var rows = new List<HnswSweepRow>();
+        var wordThresholds = await Recall.ExactThresholdsAsync(search, model, wordQueries, SearchBenchmark.TopK);
+        var passageThresholds = await Recall.ExactThresholdsAsync(search, model, passageQueries, SearchBenchmark.TopK);
         foreach (var (m, efConstruction) in builds)
         {
             double buildSeconds = double.NaN;
@@ -54,8 +56,8 @@ public static partial class HnswSweep
             log($"hnsw m {m}, ef_construction {efConstruction}: {(double.IsNaN(buildSeconds) ? "index in place" : $"built in {buildSeconds:F1} s")}, {size:F0} MiB");
             foreach (var ef in efSearch)
             {
-                var words = await Recall.MeasureAsync(search, model, wordQueries, SearchBenchmark.TopK, ef);
-                var passages = await Recall.MeasureAsync(search, model, passageQueries, SearchBenchmark.TopK, ef);
+                var words = await Recall.MeasureAsync(search, model, wordQueries, wordThresholds, SearchBenchmark.TopK, ef);
+                var passages = await Recall.MeasureAsync(search, model, passageQueries, passageThresholds, SearchBenchmark.TopK, ef);
                 var samples = new List<double>(latencyQueries);
                 for (var i = 0; i < latencyQueries; i++)
                 {

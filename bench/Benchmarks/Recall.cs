@@ -16,26 +16,36 @@ public static class Recall
     public const double TieTolerance = 1e-6;
 
     /// <summary>
+    /// The exact top-<paramref name="topK"/> of each query (sequential scan, no index): the smallest score a hit
+    /// may have to count as a true neighbour, that is the k-th exact score minus <see cref="TieTolerance"/>
+    /// (<see cref="double.NegativeInfinity"/> when fewer than k chunks exist, so every hit counts).
+    /// </summary>
+    /// <returns>One threshold per query, in query order.</returns>
+    public static async Task<double[]> ExactThresholdsAsync(ChunkSearch search, EmbeddingModel model, IReadOnlyList<float[]> queries, int topK)
+    {
+        var thresholds = new double[queries.Count];
+        for (var i = 0; i < queries.Count; i++)
+        {
+            var exact = await search.SearchAsync(model, queries[i], topK, null, topK, null, new VectorSearchOptions(Exact: true));
+            thresholds[i] = exact.Count < topK ? double.NegativeInfinity : exact.Min(h => h.Score) - TieTolerance;
+        }
+
+        return thresholds;
+    }
+
+    /// <summary>
     /// Mean recall@<paramref name="topK"/> over <paramref name="queries"/>: for each query, the share of the
-    /// approximate top-k (through the model's index, <c>hnsw.ef_search</c> = <paramref name="efSearch"/>) whose
-    /// score is at least the k-th score of the exact top-k (sequential scan), minus <see cref="TieTolerance"/>.
+    /// approximate top-k (through the model's index, <c>hnsw.ef_search</c> = <paramref name="efSearch"/>) scoring at
+    /// least the query's threshold from <see cref="ExactThresholdsAsync"/>.
     /// </summary>
     /// <returns>Recall in [0, 1].</returns>
-    public static async Task<double> MeasureAsync(ChunkSearch search, EmbeddingModel model, IReadOnlyList<float[]> queries, int topK, int efSearch)
+    public static async Task<double> MeasureAsync(ChunkSearch search, EmbeddingModel model, IReadOnlyList<float[]> queries, double[] thresholds, int topK, int efSearch)
     {
         double total = 0;
-        foreach (var vector in queries)
+        for (var i = 0; i < queries.Count; i++)
         {
-            var exact = await search.SearchAsync(model, vector, topK, null, efSearch, null, new VectorSearchOptions(Exact: true));
-            var approximate = await search.SearchAsync(model, vector, topK, null, efSearch);
-            if (exact.Count == 0)
-            {
-                total += 1;
-                continue;
-            }
-
-            var threshold = exact.Min(h => h.Score) - TieTolerance;
-            total += (double)Math.Min(exact.Count, approximate.Count(h => h.Score >= threshold)) / exact.Count;
+            var approximate = await search.SearchAsync(model, queries[i], topK, null, efSearch);
+            total += Math.Min(topK, approximate.Count(h => h.Score >= thresholds[i])) / (double)topK;
         }
 
         return total / queries.Count;

@@ -86,11 +86,12 @@ public static class SearchBenchmark
                 await search.SearchAsync(model, vectors[i % vectors.Length], TopK, null, EfSearch);
             }
 
-            var recallQueries = level >= 500_000 ? 10 : 30;
+            // Each exact scan reads every vector: 100 queries per set up to 100k chunks, 20 above.
+            var recallQueries = level > 200_000 ? 20 : 100;
             var wordVectors = vectors.Take(recallQueries).ToArray();
             var passageVectors = (await Recall.PassageQueriesAsync(dataSource, recallQueries, PassageWords, seed: 7)).Select(embedder.Embed).ToArray();
-            var recall = await Recall.MeasureAsync(search, model, wordVectors, TopK, EfSearch);
-            var passageRecall = await Recall.MeasureAsync(search, model, passageVectors, TopK, EfSearch);
+            var recall = await Recall.MeasureAsync(search, model, wordVectors, await Recall.ExactThresholdsAsync(search, model, wordVectors, TopK), TopK, EfSearch);
+            var passageRecall = await Recall.MeasureAsync(search, model, passageVectors, await Recall.ExactThresholdsAsync(search, model, passageVectors, TopK), TopK, EfSearch);
             var apiP50 = LatencySummary.From(await SequentialAsync(size.GrowthSearchQueries, i => ApiSearchAsync(http, queries[i % queries.Length]))).P50;
             var sqlP50 = LatencySummary.From(await SequentialAsync(size.GrowthSearchQueries, i => search.SearchAsync(model, vectors[i % vectors.Length], TopK, null, EfSearch))).P50;
             log($"corpus {level}: search p50 {apiP50:F2} ms (API), {sqlP50:F2} ms (SQL); recall@10 {recall:F3} (word queries), {passageRecall:F3} (passage queries)");
