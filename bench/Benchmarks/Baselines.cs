@@ -16,11 +16,17 @@ public sealed record EmbeddingRow(long ChunkId, int ModelId, byte[] ContentHash,
 /// </summary>
 public static class Baselines
 {
-    /// <summary>Reads every embedding row (the vectors the pipeline just stored).</summary>
-    public static async Task<List<EmbeddingRow>> ReadEmbeddingsAsync(NpgsqlDataSource dataSource)
+    /// <summary>
+    /// Reads embedding rows in chunk order: every row (the vectors the pipeline just stored), or the
+    /// <paramref name="newest"/> rows of model <paramref name="modelId"/> with the highest chunk ids.
+    /// </summary>
+    public static async Task<List<EmbeddingRow>> ReadEmbeddingsAsync(NpgsqlDataSource dataSource, int? modelId = null, int? newest = null)
     {
         var rows = new List<EmbeddingRow>();
-        await using var command = dataSource.CreateCommand("SELECT chunk_id, model_id, content_hash, dimensions, embedding::real[] FROM embeddings ORDER BY chunk_id");
+        var sql = "SELECT chunk_id, model_id, content_hash, dimensions, embedding::real[] FROM embeddings"
+            + (modelId is { } id ? $" WHERE model_id = {id}" : "")
+            + (newest is { } count ? $" ORDER BY chunk_id DESC LIMIT {count}" : " ORDER BY chunk_id");
+        await using var command = dataSource.CreateCommand(sql);
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync())
         {

@@ -109,17 +109,7 @@ public static partial class HnswSweep
     // transaction that is rolled back (the index keeps the dead entries until the next build or vacuum).
     private static async Task<double> InsertRateAsync(NpgsqlDataSource dataSource, EmbeddingModel model, int count)
     {
-        var rows = new List<EmbeddingRow>(count);
-        await using (var read = dataSource.CreateCommand(
-            $"SELECT chunk_id, model_id, content_hash, dimensions, embedding::real[] FROM embeddings WHERE model_id = {model.Id} ORDER BY chunk_id DESC LIMIT {count}"))
-        await using (var reader = await read.ExecuteReaderAsync())
-        {
-            while (await reader.ReadAsync())
-            {
-                rows.Add(new EmbeddingRow(reader.GetInt64(0), reader.GetInt32(1), reader.GetFieldValue<byte[]>(2), reader.GetInt32(3), reader.GetFieldValue<float[]>(4)));
-            }
-        }
-
+        var rows = await Baselines.ReadEmbeddingsAsync(dataSource, model.Id, count);
         await using var connection = await dataSource.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
         await using (var delete = new NpgsqlCommand($"DELETE FROM embeddings WHERE model_id = {model.Id} AND chunk_id = ANY($1)", connection, transaction))
