@@ -77,7 +77,7 @@ public sealed class ModelNotReadyException(EmbeddingModelState state)
     public EmbeddingModelState State { get; } = state;
 }
 
-/// <summary>When <see cref="EmbeddingModelStore.RebuildIndexAsync"/> builds a model's index.</summary>
+/// <summary>When <see cref="EmbeddingModelStore.RebuildIndexAsync(int, VectorIndexSettings, IndexBuild, string, CancellationToken)"/> builds a model's index.</summary>
 public enum IndexBuild
 {
     /// <summary>Only when the index does not exist or is invalid (registration).</summary>
@@ -90,7 +90,7 @@ public enum IndexBuild
     Always,
 }
 
-/// <summary>What <see cref="EmbeddingModelStore.RebuildIndexAsync"/> did.</summary>
+/// <summary>What <see cref="EmbeddingModelStore.RebuildIndexAsync(int, VectorIndexSettings, IndexBuild, string, CancellationToken)"/> did.</summary>
 public enum IndexBuildOutcome
 {
     /// <summary>The index already served the settings.</summary>
@@ -110,7 +110,7 @@ public enum IndexBuildOutcome
 /// Registers embedding models with their partial vector index and drives their lifecycle:
 /// registered → enabled (backfilling) → ready → active, and dropped when no longer wanted.
 /// </summary>
-public sealed class EmbeddingModelStore(NpgsqlDataSource dataSource, ILogger<EmbeddingModelStore>? logger = null)
+public sealed partial class EmbeddingModelStore(NpgsqlDataSource dataSource, ILogger<EmbeddingModelStore>? logger = null)
 {
     /// <summary>Largest dimensions pgvector's HNSW and IVFFlat indexes accept for the <c>vector</c> type.</summary>
     public const int MaxIndexedDimensions = 2000;
@@ -139,7 +139,7 @@ public sealed class EmbeddingModelStore(NpgsqlDataSource dataSource, ILogger<Emb
     /// invalid index is built with <c>CREATE INDEX CONCURRENTLY</c>, so searches and embedding writes go on
     /// while it builds; one process builds it (a try-lock), the others go on. An existing index built with
     /// other settings is left in place (with a warning): changing the settings of a model that has vectors
-    /// means a rebuild, which <see cref="RebuildIndexAsync"/> does without blocking searches.
+    /// means a rebuild, which <see cref="RebuildIndexAsync(int, VectorIndexSettings, IndexBuild, string, CancellationToken)"/> does without blocking searches.
     /// Safe to call from many processes at once.
     /// </summary>
     /// <param name="provider">Provider reaching the model; recorded, not part of the identity.</param>
@@ -492,6 +492,15 @@ public sealed class EmbeddingModelStore(NpgsqlDataSource dataSource, ILogger<Emb
     }
 
     /// <summary>
+    /// True when <paramref name="value"/> is a PostgreSQL memory size this store accepts for index builds: a whole
+    /// number from 1 with a unit of kB, MB, GB or TB (for example <c>1GB</c>, <c>512MB</c>).
+    /// </summary>
+    public static bool IsMemorySize(string value) => MemorySize().IsMatch(value);
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^[1-9][0-9]{0,8}(kB|MB|GB|TB)$")]
+    private static partial System.Text.RegularExpressions.Regex MemorySize();
+
+    /// <summary>
     /// Builds the model's index with <paramref name="desired"/> settings when <paramref name="when"/> says so,
     /// without a moment in which searches find no index: a new index is built next to the old one with
     /// <c>CREATE INDEX CONCURRENTLY</c> (writes go on), then the model row switches to it in one transaction
@@ -506,10 +515,32 @@ public sealed class EmbeddingModelStore(NpgsqlDataSource dataSource, ILogger<Emb
     /// <param name="when">Build only when the index is missing, also when it is outdated, or always.</param>
     /// <param name="cancellationToken">Cancels the build (an interrupted build leaves an invalid index behind, dropped by the next build).</param>
     /// <exception cref="ArgumentException">A parameter of <paramref name="desired"/> is out of range.</exception>
-    public async Task<IndexBuildOutcome> RebuildIndexAsync(int id, VectorIndexSettings desired, IndexBuild when, CancellationToken cancellationToken = default)
+    public Task<IndexBuildOutcome> RebuildIndexAsync(int id, VectorIndexSettings desired, IndexBuild when, CancellationToken cancellationToken = default) =>
+        RebuildIndexAsync(id, desired, when, null, cancellationToken);
+
+    /// <summary>
+    /// Builds the model's index as <see cref="RebuildIndexAsync(int, VectorIndexSettings, IndexBuild, CancellationToken)"/>
+    /// does, with <c>maintenance_work_mem</c> = <paramref name="buildMemory"/> for the build's session (reset
+    /// afterwards). pgvector builds an HNSW graph in memory while it fits in <c>maintenance_work_mem</c> and much more
+    /// slowly once it does not (PostgreSQL's default is 64MB; 100,000 vectors of 384 dimensions need about 200MB).
+    /// PostgreSQL notices raised during the build (such as pgvector's "hnsw graph no longer fits into
+    /// maintenance_work_mem") are logged.
+    /// </summary>
+    /// <param name="id">The model.</param>
+    /// <param name="desired">Distance, method and parameters to build with.</param>
+    /// <param name="when">Build only when the index is missing, also when it is outdated, or always.</param>
+    /// <param name="buildMemory">A PostgreSQL memory size such as <c>1GB</c> or <c>512MB</c> (units kB, MB, GB, TB), or null for the server's setting.</param>
+    /// <param name="cancellationToken">Cancels the build.</param>
+    /// <exception cref="ArgumentException">A parameter of <paramref name="desired"/> is out of range, or <paramref name="buildMemory"/> is not a memory size.</exception>
+    public async Task<IndexBuildOutcome> RebuildIndexAsync(int id, VectorIndexSettings desired, IndexBuild when, string? buildMemory, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(desired);
         desired.Validate();
+        if (buildMemory is not null && !IsMemorySize(buildMemory))
+        {
+            throw new ArgumentException($"'{buildMemory}' is not a PostgreSQL memory size such as 1GB or 512MB.", nameof(buildMemory));
+        }
+
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var model = await FindAsync(id, cancellationToken);
         if (model is null)
@@ -570,10 +601,29 @@ public sealed class EmbeddingModelStore(NpgsqlDataSource dataSource, ILogger<Emb
             var started = System.Diagnostics.Stopwatch.GetTimestamp();
 
             // Identifiers and numbers below come from the database row and validated settings, never from user input.
-            await ExecuteAsync(connection,
-                $"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON embeddings USING {target.MethodName} ({model.VectorExpression} {target.OperatorClass}) " +
-                $"WITH ({target.StorageParameters(target.IvfFlatLists ?? 1)}) WHERE model_id = {id}",
-                cancellationToken);
+            void LogNotice(object sender, NpgsqlNoticeEventArgs e) =>
+                _logger.LogInformation("PostgreSQL notice while building index {Index} of model {Model}: {Notice}", name, model.Key, e.Notice.MessageText);
+            connection.Notice += LogNotice;
+            try
+            {
+                if (buildMemory is not null)
+                {
+                    await ExecuteAsync(connection, $"SET maintenance_work_mem = '{buildMemory}'", cancellationToken);
+                }
+
+                await ExecuteAsync(connection,
+                    $"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON embeddings USING {target.MethodName} ({model.VectorExpression} {target.OperatorClass}) " +
+                    $"WITH ({target.StorageParameters(target.IvfFlatLists ?? 1)}) WHERE model_id = {id}",
+                    cancellationToken);
+            }
+            finally
+            {
+                connection.Notice -= LogNotice;
+                if (buildMemory is not null)
+                {
+                    await ExecuteAsync(connection, "RESET maintenance_work_mem", CancellationToken.None);
+                }
+            }
 
             await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
             {

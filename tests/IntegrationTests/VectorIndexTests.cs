@@ -1,5 +1,7 @@
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
+using VectorPipeline.TestServers;
 using VectorPipeline.VectorStore;
 using VectorPipeline.VectorStore.Indexing;
 using VectorPipeline.VectorStore.Search;
@@ -151,6 +153,33 @@ public class VectorIndexTests(ServersFixture servers)
         Assert.Null(await IndexDefinitionAsync(dataSource, $"embeddings_ivfflat_m{model.Id}_2"));
         Assert.Null(await IndexDefinitionAsync(dataSource, model.IndexName));
         Assert.Equal("vector_cosine_ops", await OperatorClassAsync(dataSource, rebuilt.IndexName));
+    }
+
+    [Fact]
+    public async Task Index_builds_run_with_the_given_maintenance_work_mem_and_log_what_postgres_notices()
+    {
+        await using var dataSource = await NewStoreAsync();
+        using var log = new ListLoggerProvider();
+        using var loggers = LoggerFactory.Create(builder => builder.AddProvider(log));
+        var models = new EmbeddingModelStore(dataSource, loggers.CreateLogger<EmbeddingModelStore>());
+        var settings = VectorIndexSettings.Default;
+        var model = await models.EnsureAsync("http", "build-memory", Dimensions, settings, Token);
+        await StoreVectorsAsync(dataSource, model, documents: 20, chunksPerDocument: 200, seed: 4);
+
+        // 1MB, PostgreSQL's smallest setting, holds only part of a 4,000-vector graph: pgvector says so in a notice.
+        Assert.Equal(IndexBuildOutcome.Built, await models.RebuildIndexAsync(model.Id, settings, IndexBuild.Always, "1MB", Token));
+        Assert.Contains(log.Entries, e => e.Message.Contains("PostgreSQL notice", StringComparison.Ordinal) && e.Message.Contains("maintenance_work_mem", StringComparison.Ordinal));
+
+        // With room for the whole graph it builds in memory: no such notice.
+        var before = log.Entries.Count;
+        Assert.Equal(IndexBuildOutcome.Built, await models.RebuildIndexAsync(model.Id, settings, IndexBuild.Always, "256MB", Token));
+        Assert.DoesNotContain(log.Entries.Skip(before), e => e.Message.Contains("maintenance_work_mem", StringComparison.Ordinal));
+        Assert.Contains("USING hnsw", await IndexDefinitionAsync(dataSource, (await models.FindAsync(model.Id, Token))!.IndexName));
+
+        // Only a memory size goes into the SET statement.
+        await Assert.ThrowsAsync<ArgumentException>(() => models.RebuildIndexAsync(model.Id, settings, IndexBuild.Always, "1GB'; DROP TABLE embeddings; --", Token));
+        Assert.False(EmbeddingModelStore.IsMemorySize("1 GB"));
+        Assert.True(EmbeddingModelStore.IsMemorySize("512MB"));
     }
 
     private async Task<NpgsqlDataSource> NewStoreAsync()

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 using VectorPipeline.Embeddings;
@@ -71,30 +70,5 @@ internal static class TestSupport
             var cosine = VectorMath.CosineSimilarity(vector, offline.Embed(texts[i]));
             Assert.True(cosine > 0.9999, $"text {i}: cosine with its offline vector is {cosine:F5}");
         }
-    }
-}
-
-/// <summary>Keeps log entries in memory.</summary>
-internal sealed class ListLoggerProvider : ILoggerProvider
-{
-    private readonly ConcurrentQueue<(LogLevel Level, string Category, string Message)> _entries = new();
-
-    public IReadOnlyList<(LogLevel Level, string Category, string Message)> Entries => _entries.ToArray();
-
-    public ILogger CreateLogger(string categoryName) => new ListLogger(this, categoryName);
-
-    public void Dispose()
-    {
-    }
-
-    private sealed class ListLogger(ListLoggerProvider provider, string category) : ILogger
-    {
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            provider._entries.Enqueue((logLevel, category, formatter(state, exception)));
     }
 }
