@@ -112,7 +112,7 @@ public sealed partial class PipelineTests
         }
     }
 
-    // The model change as the README describes it: backfill, watch progress, check the new model, activate, drop the old one.
+    // The model change as docs/embedding-models.md describes it: backfill, watch progress, check the new model, activate, drop the old one.
     private static async Task<string> SwitchModelAsync(HttpClient ingest, HttpClient search, FakeEmbeddingServer modelServer,
         List<SampleDocument> documents, List<LabelledQuestion> questions, int totalChunks)
     {
