@@ -1,12 +1,15 @@
+using System.Reflection;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
-using OpenTelemetry.Logs;
-using VectorPipeline.ServiceDefaults;
+using Npgsql;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
 using VectorPipeline.ServiceDefaults.OpenApi;
 
 namespace Microsoft.Extensions.Hosting;
@@ -21,6 +24,12 @@ public static class Extensions
     /// <summary>Tag of the checks <c>/alive</c> runs (process up); <c>/health</c> runs every check.</summary>
     public const string LiveTag = "live";
 
+    /// <summary>Prefix of VectorPipeline's own ActivitySource and Meter names (embedding calls, batch consumes, vector writes, pipeline metrics).</summary>
+    public const string SourcePrefix = "VectorPipeline";
+
+    // MassTransit's ActivitySource and Meter (DiagnosticHeaders.DefaultListenerName): send, receive and consume spans.
+    private const string MassTransitSource = "MassTransit";
+
     /// <summary>
     /// Adds OpenTelemetry, the default health checks and the OpenAPI document <c>v1</c> (nullable properties
     /// not required). A service adds its title, description and examples with its own
@@ -33,49 +42,70 @@ public static class Extensions
         builder.ConfigureOpenTelemetry();
         // Absent optional fields (title, errors) are left out of answers rather than sent as null.
         builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull);
-        builder.Services.AddHealthChecks().AddCheck("self", () => HealthCheckResult.Healthy(), [LiveTag]);
+        builder.AddDefaultHealthChecks();
         builder.Services.AddOpenApi(options => options.AddDocumentTransformer<OptionalNullablePropertiesTransformer>());
         return builder;
     }
 
     /// <summary>
-    /// Traces (ASP.NET Core with its OpenTelemetry tags, HttpClient, Npgsql, MassTransit and VectorPipeline's own
-    /// sources, see <see cref="Telemetry.TracedSources"/>), metrics (<see cref="Telemetry.ExportedMeters"/>) and logs,
-    /// exported over OTLP when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set; the exporter reads the standard
-    /// <c>OTEL_EXPORTER_OTLP_*</c>, <c>OTEL_BSP_*</c>, <c>OTEL_BLRP_*</c> and <c>OTEL_METRIC_EXPORT_*</c> variables.
-    /// When it is not set nothing listens to the sources: no spans are created, nothing is exported and nothing
-    /// is logged about it. Every signal carries one resource (<see cref="Telemetry.CreateResource"/>):
-    /// <c>service.name</c> from <c>OTEL_SERVICE_NAME</c> (else the application name), <c>service.instance.id</c>
-    /// from <c>OTEL_RESOURCE_ATTRIBUTES</c> (else <see cref="Telemetry.DefaultServiceInstanceId"/>).
-    /// Stands in for <c>OpenTelemetry.Extensions.Hosting</c>, which does not restore on this project's machines:
-    /// the providers are built here, before the host, so that start-up work (migrations) is traced too, and
-    /// flushed when the host stops.
+    /// OpenTelemetry as in Aspire's ServiceDefaults template: traces of ASP.NET Core (health probes left out),
+    /// HttpClient, Npgsql, MassTransit and VectorPipeline's own sources (<see cref="SourcePrefix"/>); metrics of
+    /// ASP.NET Core, HttpClient, the .NET runtime, Npgsql, MassTransit and VectorPipeline's meters; logs. Exported
+    /// with <c>UseOtlpExporter()</c> when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set (OTLP/gRPC unless
+    /// <c>OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf</c>; the exporter reads the other standard <c>OTEL_*</c>
+    /// variables itself). The resource: <c>service.name</c> from <c>OTEL_SERVICE_NAME</c>, else the application
+    /// name; <c>service.instance.id</c> from <c>OTEL_RESOURCE_ATTRIBUTES</c>, else
+    /// <see cref="DefaultServiceInstanceId"/>; every attribute of those variables wins over the defaults.
     /// </summary>
     public static TBuilder ConfigureOpenTelemetry<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
-        if (string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
-        {
-            return builder;
-        }
-
-        // .NET 10 leaves OpenTelemetry tags off ASP.NET Core's server spans unless this switch is false; even then it
-        // sets only the tags known at the start of a request: HttpServerSpanEnricher adds status, route and span name.
-        AppContext.SetSwitch("Microsoft.AspNetCore.Hosting.SuppressActivityOpenTelemetryData", false);
-        builder.Services.Insert(0, ServiceDescriptor.Transient<IStartupFilter, HttpServerSpanEnricher>());
-        var serviceName = builder.Configuration["OTEL_SERVICE_NAME"] is { Length: > 0 } name ? name : builder.Environment.ApplicationName;
-        var resource = Telemetry.CreateResource(serviceName, Telemetry.DefaultServiceInstanceId);
         builder.Logging.AddOpenTelemetry(logging =>
         {
             logging.IncludeFormattedMessage = true;
             logging.IncludeScopes = true;
-            logging.SetResourceBuilder(resource);
-            logging.AddOtlpExporter();
         });
-        var telemetry = new Telemetry(resource);
-        // Factories, so that the container disposes the providers; registered first, so stopped last: what the
-        // other hosted services do while stopping is exported too.
-        builder.Services.AddSingleton(_ => telemetry);
-        builder.Services.Insert(0, ServiceDescriptor.Singleton<IHostedService>(services => services.GetRequiredService<Telemetry>()));
+
+        var serviceName = builder.Configuration["OTEL_SERVICE_NAME"] is { Length: > 0 } name ? name : builder.Environment.ApplicationName;
+        var version = Assembly.GetEntryAssembly()?.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion;
+        builder.Services.AddOpenTelemetry()
+            // Defaults first, then the environment's variables, so that what Aspire or the user sets wins.
+            .ConfigureResource(resource => resource.Clear()
+                .AddService(serviceName, serviceVersion: version, autoGenerateServiceInstanceId: false, serviceInstanceId: DefaultServiceInstanceId)
+                .AddTelemetrySdk()
+                .AddEnvironmentVariableDetector())
+            .WithMetrics(metrics => metrics
+                .AddAspNetCoreInstrumentation()
+                .AddHttpClientInstrumentation()
+                .AddRuntimeInstrumentation()
+                .AddNpgsqlInstrumentation()
+                .AddMeter(MassTransitSource, SourcePrefix + ".*"))
+            .WithTracing(tracing => tracing
+                // The probes of MapDefaultEndpoints, polled every few seconds, would drown the traces.
+                .AddAspNetCoreInstrumentation(aspNetCore => aspNetCore.Filter = context =>
+                    !context.Request.Path.StartsWithSegments("/health") && !context.Request.Path.StartsWithSegments("/alive"))
+                .AddHttpClientInstrumentation()
+                .AddNpgsql()
+                .AddSource(MassTransitSource, SourcePrefix + ".*"));
+
+        if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        {
+            builder.Services.AddOpenTelemetry().UseOtlpExporter();
+        }
+
+        return builder;
+    }
+
+    /// <summary>
+    /// The <c>service.instance.id</c> of a replica that was given none in <c>OTEL_RESOURCE_ATTRIBUTES</c>:
+    /// <c>{host name}-{process id}</c>, unique among the processes of one host and, where each replica has its own
+    /// host name (containers, pods), across hosts too. Computed once: every signal of a process carries the same id.
+    /// </summary>
+    public static string DefaultServiceInstanceId { get; } = $"{Environment.MachineName}-{Environment.ProcessId}";
+
+    /// <summary>Adds the <c>self</c> check, tagged <see cref="LiveTag"/>: the process answers.</summary>
+    public static TBuilder AddDefaultHealthChecks<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
+    {
+        builder.Services.AddHealthChecks().AddCheck("self", () => HealthCheckResult.Healthy(), [LiveTag]);
         return builder;
     }
 
