@@ -1,6 +1,7 @@
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 using VectorPipeline.Embeddings.Offline;
+using VectorPipeline.Embeddings.Onnx;
 using VectorPipeline.Embeddings.Pipeline;
 using VectorPipeline.Embeddings.Providers.CustomHttp;
 using VectorPipeline.Embeddings.Providers.Http;
@@ -27,7 +28,7 @@ public static class EmbeddingGeneratorFactory
 
     /// <summary>Provider names <see cref="Create(EmbeddingModelOptions, ILoggerFactory, TimeProvider?)"/> accepts.</summary>
     public static readonly IReadOnlyList<string> Providers =
-        [OfflineEmbeddingGenerator.ProviderName, OllamaEmbeddingGenerator.ProviderName, OpenAIEmbeddingGenerator.ProviderName, CustomHttpEmbeddingGenerator.ProviderName];
+        [OnnxModelDefinition.ProviderName, OfflineEmbeddingGenerator.ProviderName, OllamaEmbeddingGenerator.ProviderName, OpenAIEmbeddingGenerator.ProviderName, CustomHttpEmbeddingGenerator.ProviderName];
 
     /// <summary>How long a pooled connection lives before it is replaced: 2 minutes.</summary>
     public static readonly TimeSpan PooledConnectionLifetime = TimeSpan.FromMinutes(2);
@@ -71,7 +72,16 @@ public static class EmbeddingGeneratorFactory
         var (provider, model, dimensions, endpoint) = Validate(options, settingsPrefix);
 
         IEmbeddingGenerator<string, Embedding<float>> inner;
-        if (provider == OfflineEmbeddingGenerator.ProviderName)
+        Func<string, long>? countTokens = null;
+        if (provider == OnnxModelDefinition.ProviderName)
+        {
+            var definition = OnnxModelDefinition.Resolve(options, settingsPrefix);
+            OnnxModelSession.CreateOptions(definition).Dispose(); // a build without CUDA stops the service here, not at the first text
+            var onnx = new OnnxEmbeddingGenerator(definition);
+            inner = onnx;
+            countTokens = text => onnx.Tokenizer.CountTokens(text);
+        }
+        else if (provider == OfflineEmbeddingGenerator.ProviderName)
         {
             inner = new OfflineEmbeddingGenerator(dimensions);
         }
@@ -98,7 +108,7 @@ public static class EmbeddingGeneratorFactory
             };
         }
 
-        var batching = new BatchingEmbeddingGenerator(inner, options.MaxBatchItems, options.MaxBatchChars, options.MaxBatchTokens);
+        var batching = new BatchingEmbeddingGenerator(inner, options.MaxBatchItems, options.MaxBatchChars, options.MaxBatchTokens, countTokens);
         return new ValidatingEmbeddingGenerator(batching, provider, model, dimensions, endpoint);
     }
 
@@ -125,6 +135,12 @@ public static class EmbeddingGeneratorFactory
         Range(prefix, nameof(options.BreakDurationSeconds), options.BreakDurationSeconds, 1, 3600);
         SingleLine(prefix, nameof(options.ApiKey), options.ApiKey);
         SingleLine(prefix, nameof(options.KeepAlive), options.KeepAlive);
+
+        if (provider == OnnxModelDefinition.ProviderName)
+        {
+            var definition = OnnxModelDefinition.Resolve(options, prefix);
+            return (provider, definition.Name, definition.Dimensions, null);
+        }
 
         if (provider == OfflineEmbeddingGenerator.ProviderName)
         {

@@ -92,6 +92,9 @@ public sealed class EmbeddingModelOptions
     /// <summary>HNSW <c>ef_construction</c> (candidate list while building), 4..1000 and at least 2 × m; 64 by default.</summary>
     public int HnswEfConstruction { get; set; } = VectorStore.Indexing.VectorIndexSettings.DefaultHnswEfConstruction;
 
+    /// <summary>The <c>onnx</c> provider's model files and run settings (<c>Onnx</c> subsection); unused by the other providers.</summary>
+    public Onnx.OnnxModelOptions Onnx { get; set; } = new();
+
     /// <summary>IVFFlat <c>lists</c>, 1..32768; null (default) = rows / 1000 up to 1M rows, √rows above, computed when the index is built.</summary>
     public int? IvfflatLists { get; set; }
 }

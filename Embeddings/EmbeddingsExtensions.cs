@@ -21,7 +21,8 @@ public static class EmbeddingsExtensions
     /// <param name="probeModelServers">
     /// Add a health check per configured model (<c>embedding-model-{key}</c>, see
     /// <see cref="EmbeddingServerHealthCheck"/>), so <c>/health</c> fails while a model server is unreachable;
-    /// for the services that call the models (Embed.Worker, Search.Api).
+    /// for the services that call the models (Embed.Worker, Search.Api). Those services also load every <c>onnx</c>
+    /// model's session at start (<see cref="Onnx.OnnxModelWarmup"/>).
     /// </param>
     /// <exception cref="InvalidOperationException">The embedding configuration is invalid (see <see cref="EmbeddingModelCatalog.FromConfiguration"/>).</exception>
     public static IHostApplicationBuilder AddEmbeddings(this IHostApplicationBuilder builder, bool probeModelServers = false)
@@ -32,6 +33,7 @@ public static class EmbeddingsExtensions
             EmbeddingModelCatalog.FromConfiguration(builder.Configuration, services.GetRequiredService<ILoggerFactory>()));
         if (probeModelServers)
         {
+            builder.Services.AddHostedService<Onnx.OnnxModelWarmup>();
             var checks = builder.Services.AddHealthChecks();
             for (var i = 0; i < configured.Count; i++)
             {

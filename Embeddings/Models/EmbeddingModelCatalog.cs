@@ -2,6 +2,7 @@ using System.Data.Common;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 using VectorPipeline.Embeddings.Offline;
+using VectorPipeline.Embeddings.Onnx;
 using VectorPipeline.VectorStore;
 using VectorPipeline.VectorStore.Indexing;
 
@@ -24,7 +25,7 @@ public sealed class EmbeddingModelCatalog
     public const string ConnectionStringName = ResourceNames.Embeddings;
 
     /// <summary>Provider names.</summary>
-    public static readonly IReadOnlyList<string> Providers = ["offline", "ollama", "openai", "http"];
+    public static readonly IReadOnlyList<string> Providers = [OnnxModelDefinition.ProviderName, "offline", "ollama", "openai", "http"];
 
     private EmbeddingModelCatalog(IReadOnlyList<ModelEmbedder> models) => Models = models;
 
@@ -85,14 +86,20 @@ public sealed class EmbeddingModelCatalog
         }
 
         options.Provider = string.IsNullOrWhiteSpace(options.Provider)
-            ? string.IsNullOrWhiteSpace(options.Endpoint) ? OfflineEmbeddingGenerator.ProviderName : "ollama"
+            ? string.IsNullOrWhiteSpace(options.Endpoint) ? OnnxModelDefinition.ProviderName : "ollama"
             : options.Provider.Trim().ToLowerInvariant();
         if (!Providers.Contains(options.Provider))
         {
             throw new InvalidOperationException($"{key}:Provider is '{options.Provider}'; use one of: {string.Join(", ", Providers)}.");
         }
 
-        if (options.Provider == OfflineEmbeddingGenerator.ProviderName)
+        if (options.Provider == OnnxModelDefinition.ProviderName)
+        {
+            var definition = OnnxModelDefinition.Resolve(options, key);
+            options.Model = definition.Name;
+            options.Dimensions = definition.Dimensions;
+        }
+        else if (options.Provider == OfflineEmbeddingGenerator.ProviderName)
         {
             if (options.Model is not null && options.Model != OfflineEmbeddingGenerator.ModelName)
             {

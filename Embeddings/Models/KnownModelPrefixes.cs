@@ -28,6 +28,11 @@ public static class KnownModelPrefixes
             name = name[..colon];
         }
 
+        if (name.StartsWith("arctic-embed", StringComparison.Ordinal))
+        {
+            name = "snowflake-" + name; // the built-in onnx model's short name (arctic-embed-xs)
+        }
+
         return name switch
         {
             _ when name.StartsWith("nomic-embed-text", StringComparison.Ordinal) => ("search_query: ", "search_document: "),

@@ -5,7 +5,8 @@ namespace VectorPipeline.Embeddings.Pipeline;
 /// <summary>
 /// Splits one call into consecutive batches so that no request to the inner generator exceeds
 /// <see cref="MaxBatchItems"/> texts, <see cref="MaxBatchChars"/> characters (all texts together) or
-/// <see cref="MaxBatchTokens"/> estimated tokens (⌈characters / 4⌉ per text), sends the batches one after the
+/// <see cref="MaxBatchTokens"/> tokens (counted by the model's tokenizer where one is known, else estimated as
+/// ⌈characters / 4⌉ per text), sends the batches one after the
 /// other, and concatenates the results in input order. Order is preserved: batches hold consecutive texts. A single
 /// text larger than a budget is sent alone (cutting it is the server's job). Each batch must come back with exactly
 /// one embedding per text, else <see cref="EmbeddingProviderException"/>: a shortfall in one batch would otherwise
@@ -17,12 +18,15 @@ public sealed class BatchingEmbeddingGenerator : DelegatingEmbeddingGenerator<st
     /// <param name="innerGenerator">The provider.</param>
     /// <param name="maxBatchItems">Most texts per request, ≥ 1.</param>
     /// <param name="maxBatchChars">Most characters per request, ≥ 1.</param>
-    /// <param name="maxBatchTokens">Most estimated tokens per request, ≥ 1; null = no token budget.</param>
+    /// <param name="maxBatchTokens">Most tokens per request, ≥ 1; null = no token budget.</param>
+    /// <param name="countTokens">The model's token count of a text (the <c>onnx</c> provider's tokenizer); null = <see cref="EstimateTokens"/>.</param>
     /// <exception cref="ArgumentOutOfRangeException">A limit is below 1.</exception>
     public BatchingEmbeddingGenerator(
-        IEmbeddingGenerator<string, Embedding<float>> innerGenerator, int maxBatchItems, int maxBatchChars, int? maxBatchTokens = null)
+        IEmbeddingGenerator<string, Embedding<float>> innerGenerator, int maxBatchItems, int maxBatchChars, int? maxBatchTokens = null,
+        Func<string, long>? countTokens = null)
         : base(innerGenerator)
     {
+        _countTokens = countTokens ?? EstimateTokens;
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBatchItems, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBatchChars, 1);
         if (maxBatchTokens is { } tokens)
@@ -35,13 +39,15 @@ public sealed class BatchingEmbeddingGenerator : DelegatingEmbeddingGenerator<st
         MaxBatchTokens = maxBatchTokens;
     }
 
+    private readonly Func<string, long> _countTokens;
+
     /// <summary>Most texts per request.</summary>
     public int MaxBatchItems { get; }
 
     /// <summary>Most characters per request (sum of the texts' lengths in UTF-16 code units).</summary>
     public int MaxBatchChars { get; }
 
-    /// <summary>Most estimated tokens per request (⌈length / 4⌉ per text), or null for none.</summary>
+    /// <summary>Most tokens per request (the model's count, or ⌈length / 4⌉ per text), or null for none.</summary>
     public int? MaxBatchTokens { get; }
 
     /// <summary>Estimated tokens of a text: ⌈length / 4⌉ (about four characters per token for English with BPE tokenizers).</summary>
@@ -60,7 +66,7 @@ public sealed class BatchingEmbeddingGenerator : DelegatingEmbeddingGenerator<st
         for (var i = 0; i < texts.Count; i++)
         {
             var textChars = (long)texts[i].Length;
-            var textTokens = EstimateTokens(texts[i]);
+            var textTokens = MaxBatchTokens is null ? 0 : _countTokens(texts[i]);
             var full = count > 0 && (count + 1 > MaxBatchItems
                 || chars + textChars > MaxBatchChars
                 || (MaxBatchTokens is { } maxTokens && tokens + textTokens > maxTokens));

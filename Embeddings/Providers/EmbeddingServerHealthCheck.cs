@@ -17,7 +17,7 @@ namespace VectorPipeline.Embeddings.Providers;
 /// <item><c>ollama</c>: <c>GET /api/version</c> (Ollama API); 2xx = Healthy, the description carries the version.</item>
 /// <item><c>openai</c>: Healthy with description "not probed": the API has no free probe (listing models costs a
 /// request against rate limits and would not prove that embeddings work).</item>
-/// <item><c>offline</c>: Healthy (built in).</item>
+/// <item><c>offline</c>, <c>onnx</c>: Healthy (in-process; an <c>onnx</c> model that cannot load stops the service at start).</item>
 /// </list>
 /// Any other answer, a connection error or a timeout gives the registration's failure status (Unhealthy when
 /// there is no registration) with the status or error in the description.
@@ -50,7 +50,7 @@ public sealed class EmbeddingServerHealthCheck : IHealthCheck, IDisposable
         {
             CustomHttpEmbeddingGenerator.ProviderName => new Uri(ProviderHttp.BaseAddress(options.Endpoint, nameof(options)), CustomHttpEmbeddingGenerator.HealthPath),
             OllamaEmbeddingGenerator.ProviderName => new Uri(ProviderHttp.BaseAddress(options.Endpoint, nameof(options)), "api/version"),
-            OpenAIEmbeddingGenerator.ProviderName or OfflineEmbeddingGenerator.ProviderName => null,
+            OpenAIEmbeddingGenerator.ProviderName or OfflineEmbeddingGenerator.ProviderName or Onnx.OnnxModelDefinition.ProviderName => null,
             _ => throw new ArgumentException($"Unknown embedding provider '{_provider}'.", nameof(options)),
         };
         if (_probeUri is not null)
@@ -76,9 +76,12 @@ public sealed class EmbeddingServerHealthCheck : IHealthCheck, IDisposable
         };
         if (_probeUri is null)
         {
-            return _provider == OpenAIEmbeddingGenerator.ProviderName
-                ? HealthCheckResult.Healthy("not probed", data)
-                : HealthCheckResult.Healthy("built-in offline embedder", data);
+            return _provider switch
+            {
+                OpenAIEmbeddingGenerator.ProviderName => HealthCheckResult.Healthy("not probed", data),
+                Onnx.OnnxModelDefinition.ProviderName => HealthCheckResult.Healthy("in-process ONNX model", data),
+                _ => HealthCheckResult.Healthy("built-in offline embedder", data),
+            };
         }
 
         data["endpoint"] = _probeUri.GetLeftPart(UriPartial.Authority);

@@ -37,8 +37,8 @@ public sealed class FactoryTests
         { "http", o => o.Endpoint = "ftp://host", "Embedding:Endpoint must be an absolute http or https URL" },
         { "ollama", o => o.Endpoint = "localhost:11434/x", "Embedding:Endpoint must be an absolute http or https URL" },
         { "openai", o => o.ApiKey = "sk\nInjected: header", "Embedding:ApiKey must not contain line breaks" },
-        { "ollama", o => o.Provider = "Ollama", "Embedding:Provider must be one of offline, ollama, openai, http" },
-        { "ollama", o => o.Provider = "cohere", "Embedding:Provider must be one of offline, ollama, openai, http" },
+        { "ollama", o => o.Provider = "Ollama", "Embedding:Provider must be one of onnx, offline, ollama, openai, http" },
+        { "ollama", o => o.Provider = "cohere", "Embedding:Provider must be one of onnx, offline, ollama, openai, http" },
         { "offline", o => o.Model = "other", "Embedding:Model must be empty or 'hashing-ngram-v1'" },
         { "offline", o => o.Dimensions = 8, "Embedding:Dimensions must be between 16 and 2000" },
     };
