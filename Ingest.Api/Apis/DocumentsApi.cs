@@ -69,8 +69,9 @@ public static class DocumentsApi
         {
             return TypedResults.Problem(
                 title: "Document stored, chunks not queued",
-                detail: $"Document '{outcome.Id}' was stored but the message broker did not accept its chunks: {outcome.PublishError}. Post it again to queue them.",
-                statusCode: StatusCodes.Status503ServiceUnavailable);
+                detail: $"Document '{outcome.Id}' was stored but {outcome.PublishError}. Its chunks stay queued: the redelivery sweep publishes them once the broker is back (posting it again also does).",
+                statusCode: StatusCodes.Status503ServiceUnavailable,
+                extensions: new Dictionary<string, object?> { ["id"] = outcome.Id, ["statusUrl"] = StatusUrl(outcome.Id) });
         }
 
         var statusUrl = StatusUrl(outcome.Id);

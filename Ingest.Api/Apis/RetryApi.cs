@@ -50,7 +50,7 @@ public static class RetryApi
     /// <summary>Handles <c>POST /documents/{id}/retry</c>: 202 with the chunks queued again, 404 for an unknown document, 503 when the broker refused (the sweep queues them later).</summary>
     public static async Task<Results<Accepted<RetryDocumentResponse>, NotFound<ProblemDetails>, ProblemHttpResult>> RetryDocument(
         string path, ClaimsPrincipal user, DeliveryStore delivery, DocumentStore documents, EmbeddingModelStore models, IPublishEndpoint publisher,
-        CancellationToken cancellationToken)
+        IOptions<DeliveryOptions> options, CancellationToken cancellationToken)
     {
         var id = DocumentRoutes.RouteId(path[..^"/retry".Length]);
         var chunks = await delivery.RequeueFailedAsync(DocumentKey.Stored(user.GetTenant(), id), cancellationToken);
@@ -59,7 +59,7 @@ public static class RetryApi
             return DocumentRoutes.NotFound(id);
         }
 
-        if (await PublishAsync(publisher, chunks, cancellationToken) is { } problem)
+        if (await PublishAsync(publisher, chunks, options.Value.PublishTimeout, cancellationToken) is { } problem)
         {
             return problem;
         }
@@ -85,7 +85,7 @@ public static class RetryApi
                 break;
             }
 
-            if (await PublishAsync(publisher, page, cancellationToken) is { } problem)
+            if (await PublishAsync(publisher, page, options.Value.PublishTimeout, cancellationToken) is { } problem)
             {
                 return problem;
             }
@@ -98,7 +98,7 @@ public static class RetryApi
         return TypedResults.Accepted((string?)null, new RetryFailedResponse(queued, documentIds.Count));
     }
 
-    private static async Task<ProblemHttpResult?> PublishAsync(IPublishEndpoint publisher, IReadOnlyList<ChunkToQueue> chunks, CancellationToken cancellationToken)
+    private static async Task<ProblemHttpResult?> PublishAsync(IPublishEndpoint publisher, IReadOnlyList<ChunkToQueue> chunks, TimeSpan timeout, CancellationToken cancellationToken)
     {
         if (chunks.Count == 0)
         {
@@ -107,15 +107,15 @@ public static class RetryApi
 
         try
         {
-            await publisher.PublishBatch(chunks.Select(c => new EmbedChunk(c.DocumentId, c.ChunkId)), cancellationToken);
+            await publisher.PublishChunksAsync([.. chunks.Select(c => new EmbedChunk(c.DocumentId, c.ChunkId))], timeout, cancellationToken);
             IngestMetrics.Published(chunks.Count, "retry");
             return null;
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (ChunkPublishException ex)
         {
             return TypedResults.Problem(
                 title: "Chunks requeued, not published",
-                detail: $"{chunks.Count} failed chunks were marked for embedding again but the message broker did not accept them: {ex.Message}. " +
+                detail: $"{chunks.Count} failed chunks were marked for embedding again but {ex.Message}. " +
                         "The redelivery sweep publishes them after Delivery:RedeliverAfterSeconds.",
                 statusCode: StatusCodes.Status503ServiceUnavailable);
         }

@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using MassTransit;
 using Microsoft.Extensions.Options;
+using VectorPipeline.Ingest.Delivery;
 using VectorPipeline.Ingest.Telemetry;
 using VectorPipeline.Messaging.Contracts;
 using VectorPipeline.VectorStore;
@@ -19,6 +20,7 @@ public sealed partial class BackfillService(
     IBus bus,
     EmbeddingModelStore models,
     IOptions<BackfillOptions> options,
+    IOptions<Delivery.DeliveryOptions> delivery,
     ILogger<BackfillService> logger) : BackgroundService
 {
     private readonly Channel<int> _requests = Channel.CreateUnbounded<int>();
@@ -62,7 +64,7 @@ public sealed partial class BackfillService(
                 break;
             }
 
-            await bus.PublishBatch(page.Select(c => new EmbedChunk(c.DocumentId, c.ChunkId)), cancellationToken);
+            await bus.PublishChunksAsync([.. page.Select(c => new EmbedChunk(c.DocumentId, c.ChunkId))], delivery.Value.PublishTimeout, cancellationToken);
             IngestMetrics.Published(page.Count, "backfill");
             queued += page.Count;
             after = page[^1].ChunkId;

@@ -70,7 +70,7 @@ public sealed partial class ChunkRedeliveryService(
 
             if (page.Waiting.Count > 0)
             {
-                await bus.PublishBatch(page.Waiting.Select(c => new EmbedChunk(c.DocumentId, c.ChunkId)), cancellationToken);
+                await bus.PublishChunksAsync([.. page.Waiting.Select(c => new EmbedChunk(c.DocumentId, c.ChunkId))], settings.PublishTimeout, cancellationToken);
                 IngestMetrics.Published(page.Waiting.Count, "redelivery");
                 published += page.Waiting.Count;
             }

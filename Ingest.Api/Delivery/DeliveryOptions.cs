@@ -26,6 +26,16 @@ public sealed class DeliveryOptions
     /// <summary>Chunks read and published per page (sweep and <c>POST /documents/retry-failed</c>), 1..10,000; 1,000 by default.</summary>
     public int PageSize { get; set; } = 1000;
 
+    /// <summary>
+    /// How long a publish of chunk messages may wait for the broker, in seconds, 1..300; 10 by default. With RabbitMQ
+    /// down, <c>POST /documents</c> answers 503 after this long (the document stored, its chunks queued by the
+    /// redelivery sweep once the broker is back); the sweep, backfill and retry give up after it too.
+    /// </summary>
+    public int PublishTimeoutSeconds { get; set; } = 10;
+
+    /// <summary><see cref="PublishTimeoutSeconds"/> as a time span.</summary>
+    public TimeSpan PublishTimeout => TimeSpan.FromSeconds(PublishTimeoutSeconds);
+
     /// <summary>Checks the ranges above.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A value is out of range; the message names the setting.</exception>
     public void Validate()
@@ -33,6 +43,7 @@ public sealed class DeliveryOptions
         Check(RedeliverAfterSeconds, 1, 86_400, nameof(RedeliverAfterSeconds));
         Check(SweepIntervalMs, 100, 3_600_000, nameof(SweepIntervalMs));
         Check(PageSize, 1, 10_000, nameof(PageSize));
+        Check(PublishTimeoutSeconds, 1, 300, nameof(PublishTimeoutSeconds));
     }
 
     private static void Check(int value, int min, int max, string name)

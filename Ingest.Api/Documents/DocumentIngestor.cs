@@ -2,6 +2,7 @@ using System.Text.Json;
 using MassTransit;
 using VectorPipeline.Ingest.Apis;
 using VectorPipeline.Ingest.Chunking;
+using VectorPipeline.Ingest.Delivery;
 using VectorPipeline.Ingest.Telemetry;
 using VectorPipeline.Messaging.Contracts;
 using VectorPipeline.VectorStore;
@@ -11,7 +12,7 @@ namespace VectorPipeline.Ingest.Documents;
 /// <summary>What <see cref="DocumentIngestor.IngestAsync"/> did.</summary>
 /// <param name="Id">The document's id (generated when the request had none).</param>
 /// <param name="Stored">The chunks after reconciliation by content hash.</param>
-/// <param name="PublishError">Why the chunk messages could not be published (the document is stored; posting it again queues them), or null.</param>
+/// <param name="PublishError">Why the chunk messages could not be published (the document is stored and its chunks stay queued: the redelivery sweep publishes them once the broker is back; posting it again also does), or null. Never holds the broker's address.</param>
 public sealed record IngestOutcome(string Id, UpsertResult Stored, string? PublishError)
 {
     /// <summary><c>queued</c>, or <c>ready</c> when no chunk needs an embedding.</summary>
@@ -24,7 +25,8 @@ public sealed record IngestOutcome(string Id, UpsertResult Stored, string? Publi
 /// (<see cref="ChunkTemplate"/>), reconcile the stored chunks by content hash and commit in the tenant, then publish one <see cref="EmbedChunk"/> per chunk that needs an embedding.
 /// </summary>
 public sealed class DocumentIngestor(
-    RecursiveTextSplitter splitter, ChunkTemplate template, DocumentStore documents, IPublishEndpoint publisher, ILogger<DocumentIngestor> logger)
+    RecursiveTextSplitter splitter, ChunkTemplate template, DocumentStore documents, IPublishEndpoint publisher,
+    Microsoft.Extensions.Options.IOptions<DeliveryOptions> delivery, ILogger<DocumentIngestor> logger)
 {
     /// <summary>Stores the document and queues its chunks.</summary>
     /// <param name="tenant">The caller's tenant (empty for the default tenant).</param>
@@ -50,13 +52,13 @@ public sealed class DocumentIngestor(
             if (stored.ChunksToEmbed.Count > 0)
             {
                 // One MassTransit send span per message, children of the current span: the document's trace.
-                await publisher.PublishBatch(stored.ChunksToEmbed.Select(chunkId => new EmbedChunk(id, chunkId)), cancellationToken);
+                await publisher.PublishChunksAsync([.. stored.ChunksToEmbed.Select(chunkId => new EmbedChunk(id, chunkId))], delivery.Value.PublishTimeout, cancellationToken);
                 IngestMetrics.Published(stored.ChunksToEmbed.Count, "document");
             }
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (ChunkPublishException ex)
         {
-            logger.LogError(ex, "Document {DocumentId} is stored but its {Chunks} chunk messages could not be published", id, stored.ChunksToEmbed.Count);
+            logger.LogError(ex, "Document {DocumentId} is stored but its {Chunks} chunk messages could not be published; the redelivery sweep publishes them once the broker is back", id, stored.ChunksToEmbed.Count);
             return new IngestOutcome(id, stored, ex.Message);
         }
 

@@ -50,6 +50,41 @@ public class CliTests
         Assert.Contains("could not be read as DOCX", output);
     }
 
+    [Fact]
+    public async Task Vp_says_unchanged_files_were_not_embedded_again_and_searches_in_keyword_mode()
+    {
+        await using var postgres = await PostgresServer.StartAsync();
+        await using var rabbit = await RabbitMqServer.StartAsync();
+        var environment = new Dictionary<string, string>
+        {
+            ["ConnectionStrings__vectordb"] = await postgres.CreateDatabaseAsync("vp_cli_again"),
+            ["ConnectionStrings__messaging"] = rabbit.ConnectionString,
+        };
+        await using var ingest = await ServiceProcess.StartAsync("ingest-api", "Ingest.Api", environment);
+        await using var worker = await ServiceProcess.StartAsync("embed-worker", "Embed.Worker", environment);
+        await using var search = await ServiceProcess.StartAsync("search-api", "Search.Api", environment);
+        string[] urls = ["--ingest-url", ingest.Url.ToString(), "--search-url", search.Url.ToString()];
+        var folder = ProcessRunner.CreateTempDirectory("vp-again-");
+        await File.WriteAllTextAsync(Path.Combine(folder, "otters.md"), "# Otters\n\nSea otters hold hands while they sleep so that they do not drift apart.", Token);
+        await File.WriteAllTextAsync(Path.Combine(folder, "lamps.md"), "# Lamps\n\nA lighthouse lamp turns once every ten seconds above the harbour.", Token);
+
+        var (exit, output) = await VpAsync(["ingest", folder, .. urls]);
+        Assert.True(exit == 0, $"first vp ingest exited with {exit}:\n{output}");
+        Assert.Contains("2 of 2 documents ready", output);
+        Assert.Matches(@"; [1-9]\d* chunks embedded;", output);
+
+        (exit, output) = await VpAsync(["ingest", folder, .. urls]);
+        Assert.True(exit == 0, $"second vp ingest exited with {exit}:\n{output}");
+        Assert.Contains("2 of 2 documents ready", output);
+        Assert.Matches(@"; 0 chunks embedded, [1-9]\d* chunks unchanged \(already embedded, not embedded again\), 2 documents unchanged;", output);
+
+        (exit, output) = await VpAsync(["search", "lighthouse", "--mode", "keyword", .. urls]);
+        Assert.True(exit == 0, $"vp search --mode keyword exited with {exit}:\n{output}");
+        Assert.DoesNotContain("Exception", output);
+        Assert.Contains("lamps.md", output);
+        Assert.Contains("keyword", output);
+    }
+
     private static async Task<(int ExitCode, string Output)> VpAsync(string[] arguments)
     {
         var configuration = typeof(CliTests).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Debug";

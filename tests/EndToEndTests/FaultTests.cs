@@ -161,6 +161,69 @@ public sealed class FaultTests
         TestContext.Current.TestOutputHelper?.WriteLine(string.Join(Environment.NewLine, log));
     }
 
+    [Fact]
+    public async Task With_RabbitMQ_down_for_a_minute_every_post_answers_202_or_503_in_time_and_every_document_ends_ready()
+    {
+        const int publishTimeoutSeconds = 3;
+        await using var stack = await Stack.StartAsync(workers: 1, ("Delivery__PublishTimeoutSeconds", publishTimeoutSeconds.ToString(CultureInfo.InvariantCulture)));
+        using var probe = new HttpClient { BaseAddress = stack.Ingest.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        Assert.Equal(HttpStatusCode.OK, (await probe.GetAsync("/health", Token)).StatusCode);
+        await stack.PostAsync("outage/before", Paragraphs("before the outage", 2));
+
+        await stack.Rabbit.StopAsync();
+        var outage = Stopwatch.StartNew();
+        var answers = new List<(string Id, HttpStatusCode Status, TimeSpan Took)>();
+        var healthDuringOutage = new List<HttpStatusCode>();
+        var n = 0;
+        while (outage.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            // Two posts at a time, so that some wait on the broker together.
+            var batch = Enumerable.Range(0, 2).Select(async _ =>
+            {
+                var id = $"outage/{Interlocked.Increment(ref n)}";
+                var clock = Stopwatch.StartNew();
+                var response = await stack.Ingest.PostAsJsonAsync("/documents", new { id, text = Paragraphs($"outage document {id}", 3) }, Token);
+                lock (answers)
+                {
+                    answers.Add((id, response.StatusCode, clock.Elapsed));
+                }
+
+                if (response.StatusCode == HttpStatusCode.ServiceUnavailable)
+                {
+                    var problem = await response.Content.ReadFromJsonAsync<JsonElement>(Token);
+                    Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+                    Assert.Equal(id, problem.GetProperty("id").GetString());
+                    Assert.DoesNotContain("guest", problem.GetRawText(), StringComparison.Ordinal);
+                }
+            }).ToList();
+            await Task.WhenAll(batch);
+            healthDuringOutage.Add((await probe.GetAsync("/health", Token)).StatusCode);
+        }
+
+        await stack.Rabbit.StartAgainAsync();
+        var summary = string.Join(", ", answers.GroupBy(a => a.Status).Select(g => $"{(int)g.Key}: {g.Count()}"));
+        Assert.All(answers, a => Assert.True(a.Status is HttpStatusCode.Accepted or HttpStatusCode.ServiceUnavailable, $"{a.Id}: {(int)a.Status}"));
+        // In time: the publish gives up after Delivery:PublishTimeoutSeconds; the rest is the database commit on a busy machine.
+        var slowest = answers.Max(a => a.Took);
+        Assert.True(slowest < TimeSpan.FromSeconds(publishTimeoutSeconds + 10), $"slowest post took {slowest.TotalSeconds:F1} s ({summary})");
+        Assert.Contains(answers, a => a.Status == HttpStatusCode.ServiceUnavailable);
+        Assert.True(answers.Count >= 10, $"only {answers.Count} posts in a minute ({summary})");
+        // The broker is reported unreachable within a few probes of the outage; every later probe says so too.
+        Assert.All(healthDuringOutage.Skip(2), status => Assert.Equal(HttpStatusCode.ServiceUnavailable, status));
+
+        // Once the broker is back, the redelivery sweep publishes the chunks of every 503 document.
+        var ids = answers.Select(a => a.Id).Append("outage/before").ToList();
+        var check = await stack.CheckAsync("RabbitMQ down for a minute", ids);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while ((await probe.GetAsync("/health", Token)).StatusCode != HttpStatusCode.OK)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "Ingest.Api /health still unhealthy 30 s after the broker came back");
+            await Task.Delay(500, Token);
+        }
+
+        TestContext.Current.TestOutputHelper?.WriteLine($"{answers.Count} posts during a {outage.Elapsed.TotalSeconds:F0} s outage ({summary}); slowest {slowest.TotalSeconds:F1} s; {check}");
+    }
+
     private static List<SampleDocument> Phase(List<SampleDocument> documents, string phase) =>
         documents.Select(d => d with
         {
@@ -209,7 +272,7 @@ public sealed class FaultTests
 
         public long EmbeddingsSoFar { get; private set; }
 
-        public static async Task<Stack> StartAsync(int workers)
+        public static async Task<Stack> StartAsync(int workers, params (string Key, string Value)[] settings)
         {
             var starting = (Postgres: PostgresServer.StartAsync(), Rabbit: RabbitMqServer.StartAsync(), Model: FakeEmbeddingServer.StartAsync(Dimensions));
             var stack = new Stack(await starting.Postgres, await starting.Rabbit, await starting.Model, []);
@@ -229,6 +292,11 @@ public sealed class FaultTests
             stack.Environment["Delivery__RedeliverAfterSeconds"] = "4";
             stack.Environment["Delivery__SweepIntervalMs"] = "1000";
             stack.Environment["DocumentEvents__PollIntervalMs"] = "100";
+            foreach (var (key, value) in settings)
+            {
+                stack.Environment[key] = value;
+            }
+
             try
             {
                 var services = await Task.WhenAll(

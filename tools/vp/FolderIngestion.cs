@@ -10,9 +10,21 @@ namespace VectorPipeline.Cli;
 public sealed record IngestFile(string Path, string Id, bool IsBatch);
 
 /// <summary>Counts at one moment of an ingest run.</summary>
+/// <param name="Files">Files to send.</param>
+/// <param name="FilesSent">Files accepted so far.</param>
+/// <param name="FilesRejected">Files refused (with their reasons in the summary).</param>
+/// <param name="Documents">Documents accepted.</param>
+/// <param name="DocumentsReady">Documents ready.</param>
+/// <param name="DocumentsFailed">Documents failed.</param>
+/// <param name="ChunksQueued">Chunks this run queued for embedding (new or changed).</param>
+/// <param name="ChunksEmbedded">Of those, chunks embedded so far.</param>
+/// <param name="ChunksFailed">Chunks whose embedding failed.</param>
+/// <param name="Elapsed">Time since the start.</param>
+/// <param name="ChunksUnchanged">Chunks sent again unchanged: they keep their embeddings and are not embedded again.</param>
+/// <param name="DocumentsUnchanged">Documents whose every chunk was unchanged (nothing to embed).</param>
 public sealed record IngestProgress(
     int Files, int FilesSent, int FilesRejected, int Documents, int DocumentsReady, int DocumentsFailed,
-    long ChunksQueued, long ChunksEmbedded, long ChunksFailed, TimeSpan Elapsed)
+    long ChunksQueued, long ChunksEmbedded, long ChunksFailed, TimeSpan Elapsed, long ChunksUnchanged = 0, int DocumentsUnchanged = 0)
 {
     /// <summary>Chunks embedded per second since the start.</summary>
     public double Rate => Elapsed.TotalSeconds > 0 ? ChunksEmbedded / Elapsed.TotalSeconds : 0;
@@ -101,6 +113,8 @@ public sealed class FolderIngestion(PipelineClient client, int concurrency, stri
         var clock = Stopwatch.StartNew();
         var problems = new ConcurrentQueue<(string, string)>();
         var documents = new ConcurrentDictionary<string, DocumentProgress>(StringComparer.Ordinal);
+        // Chunks of each uploaded document that were already embedded (Ingest.Api's "chunks" minus "queued").
+        var unchanged = new ConcurrentDictionary<string, int>(StringComparer.Ordinal);
         int sent = 0, rejected = 0;
         var sending = Parallel.ForEachAsync(files, new ParallelOptions { MaxDegreeOfParallelism = concurrency, CancellationToken = cancellationToken }, async (file, ct) =>
         {
@@ -121,7 +135,8 @@ public sealed class FolderIngestion(PipelineClient client, int concurrency, stri
                 }
                 else
                 {
-                    var (id, chunks) = await client.UploadAsync(file.Path, file.Id, source, ct);
+                    var (id, chunks, queued) = await client.UploadAsync(file.Path, file.Id, source, ct);
+                    unchanged[id] = chunks - queued;
                     documents[id] = new DocumentProgress(id, "queued", chunks, 0, 0);
                 }
 
@@ -134,10 +149,12 @@ public sealed class FolderIngestion(PipelineClient client, int concurrency, stri
             }
         });
 
+        int Unchanged(DocumentProgress d) => unchanged.GetValueOrDefault(d.Id);
         IngestProgress Snapshot() => new(files.Count, sent, rejected, documents.Count,
             documents.Values.Count(d => d.Status == "ready"), documents.Values.Count(d => d.Status == "failed"),
-            documents.Values.Sum(d => (long)d.Total), documents.Values.Sum(d => (long)d.Embedded), documents.Values.Sum(d => (long)d.Failed),
-            clock.Elapsed);
+            documents.Values.Sum(d => (long)d.Total - Unchanged(d)), documents.Values.Sum(d => (long)Math.Max(0, d.Embedded - Unchanged(d))),
+            documents.Values.Sum(d => (long)d.Failed), clock.Elapsed,
+            documents.Values.Sum(d => (long)Unchanged(d)), documents.Values.Count(d => d.Total > 0 && Unchanged(d) == d.Total));
 
         while (true)
         {

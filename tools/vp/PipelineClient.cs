@@ -47,10 +47,10 @@ public sealed class PipelineClient : IDisposable
     }
 
     /// <summary>Uploads one file as a document (<c>multipart/form-data</c>: <c>file</c>, <c>id</c>, <c>source</c>).</summary>
-    /// <returns>The document id and the number of chunks queued.</returns>
+    /// <returns>The document id, its number of chunks, and how many of them were queued for embedding (the others were unchanged and keep their embeddings).</returns>
     /// <exception cref="PipelineApiException">The service refused the file (the message says why).</exception>
     /// <exception cref="HttpRequestException">The service is unreachable.</exception>
-    public async Task<(string Id, int Chunks)> UploadAsync(string path, string id, string? source, CancellationToken cancellationToken)
+    public async Task<(string Id, int Chunks, int Queued)> UploadAsync(string path, string id, string? source, CancellationToken cancellationToken)
     {
         using var form = new MultipartFormDataContent();
         await using var file = File.OpenRead(path);
@@ -65,7 +65,8 @@ public sealed class PipelineClient : IDisposable
 
         using var response = await _ingest.PostAsync("/documents", form, cancellationToken);
         var body = await ReadAsync(response, cancellationToken);
-        return (body.GetProperty("id").GetString()!, body.GetProperty("chunks").GetInt32());
+        var chunks = body.GetProperty("chunks").GetInt32();
+        return (body.GetProperty("id").GetString()!, chunks, body.TryGetProperty("queued", out var queued) ? queued.GetInt32() : chunks);
     }
 
     /// <summary>Streams an NDJSON file (one document per line) to <c>POST /documents/batch</c>.</summary>

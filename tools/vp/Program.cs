@@ -60,7 +60,11 @@ var search = new Command("search", "Search and print the results as a table") { 
 search.SetAction((result, ct) => Run(result, async client =>
 {
     var answer = await client.SearchAsync(result.GetValue(query)!, result.GetValue(mode), result.GetValue(topK), result.GetValue(model), ct);
-    var table = new Table().AddColumns("#", "Score", "Document", "Text").Caption($"{answer.GetProperty("model").GetString()}, {answer.GetProperty("mode").GetString()}");
+    // Keyword answers search no embedding model and carry no "model".
+    var searched = answer.TryGetProperty("model", out var searchedModel) && searchedModel.GetString() is { } key
+        ? $"{key}, {answer.GetProperty("mode").GetString()}"
+        : answer.GetProperty("mode").GetString()!;
+    var table = new Table().AddColumns("#", "Score", "Document", "Text").Caption(Markup.Escape(searched));
     var rank = 0;
     foreach (var hit in answer.GetProperty("results").EnumerateArray())
     {

@@ -49,12 +49,21 @@ public static class ProgressView
         $"files {p.FilesSent + p.FilesRejected}/{p.Files} sent ({p.FilesRejected} rejected); documents {p.DocumentsReady}/{p.Documents} ready, {p.DocumentsFailed} failed; " +
         $"chunks {p.ChunksEmbedded}/{p.ChunksQueued} embedded, {p.ChunksFailed} failed; {p.Rate:F1} chunks/s; ETA {(p.Eta is { } eta ? $"{eta.TotalSeconds:F0} s" : "-")}");
 
+    /// <summary>
+    /// What happened to the chunks: embedded in this run, and unchanged ones (sent again with the same text: they keep
+    /// their embeddings, nothing is embedded), e.g. <c>0 chunks embedded, 406 chunks unchanged (already embedded, not embedded again), 12 documents unchanged</c>.
+    /// </summary>
+    public static string Chunks(IngestProgress p) => p.ChunksUnchanged == 0
+        ? string.Create(CultureInfo.InvariantCulture, $"{p.ChunksEmbedded} chunks embedded")
+        : string.Create(CultureInfo.InvariantCulture,
+            $"{p.ChunksEmbedded} chunks embedded, {p.ChunksUnchanged} chunks unchanged (already embedded, not embedded again){(p.DocumentsUnchanged > 0 ? $", {p.DocumentsUnchanged} documents unchanged" : "")}");
+
     /// <summary>Prints the final counts and every problem with its reason.</summary>
     public static void PrintSummary(IngestSummary summary)
     {
         var p = summary.Progress;
         AnsiConsole.MarkupLineInterpolated(
-            $"[bold]{p.DocumentsReady} of {p.Documents} documents ready[/], {p.DocumentsFailed} failed, {summary.Unfinished} not finished; {p.ChunksEmbedded} chunks embedded; {p.FilesRejected} files rejected; {p.Elapsed.TotalSeconds:F1} s");
+            $"[bold]{p.DocumentsReady} of {p.Documents} documents ready[/], {p.DocumentsFailed} failed, {summary.Unfinished} not finished; {Chunks(p)}; {p.FilesRejected} files rejected; {p.Elapsed.TotalSeconds:F1} s");
         if (summary.Problems.Count > 0)
         {
             var table = new Table().AddColumns("File, line or document", "Reason").Title("Problems");

@@ -1,0 +1,35 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using VectorPipeline.Messaging;
+using VectorPipeline.Messaging.Contracts;
+
+namespace VectorPipeline.Ingest.Delivery;
+
+/// <summary>
+/// Part of Ingest.Api's <c>/health</c>: RabbitMQ answers (an AMQP connection opens and the <c>embed-chunk</c> queue
+/// can be declared passively) within 5 s. MassTransit's own bus check cannot tell: a publish-only bus has no receive
+/// endpoint, and its check reads "Ready" while the broker is down. Unhealthy names the broker as unreachable,
+/// without its address or credentials.
+/// </summary>
+public sealed class BrokerHealthCheck(QueueDepthProbe probe) : IHealthCheck
+{
+    /// <summary>Name of the check in <c>/health</c>.</summary>
+    public const string Name = "messaging";
+
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
+
+    /// <inheritdoc />
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        bounded.CancelAfter(Timeout);
+        try
+        {
+            await probe.GetAsync([EmbedChunk.QueueName], bounded.Token);
+            return HealthCheckResult.Healthy("RabbitMQ reachable");
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            return new HealthCheckResult(context.Registration.FailureStatus, $"RabbitMQ unreachable ({ex.GetType().Name}): new chunks are stored and queued by the redelivery sweep once it is back");
+        }
+    }
+}
