@@ -29,7 +29,6 @@ public static class MessagingExtensions
                 $"ConnectionStrings:{ConnectionStringName} is not set. Give the RabbitMQ address as " +
                 $"ConnectionStrings__{ConnectionStringName}=amqp://guest:guest@127.0.0.1:5672/");
         var connection = RabbitMqConnection.Parse(connectionString);
-        builder.Services.AddSingleton(new QueueDepthProbe(connection));
 
         builder.Services.AddMassTransit(bus =>
         {
@@ -56,6 +55,22 @@ public static class MessagingExtensions
             options.WaitUntilStarted = true;
             options.StartTimeout = TimeSpan.FromMinutes(2);
         });
+        return builder;
+    }
+
+    /// <summary>
+    /// Adds <see cref="QueueDepthProbe"/> over Aspire.RabbitMQ.Client's connection to <c>ConnectionStrings:messaging</c>
+    /// (with its <c>RabbitMQ.Client</c> health check and traces; settings in <c>Aspire:RabbitMQ:Client</c>). The bus of
+    /// <see cref="AddMessaging"/> keeps its own connection from the same connection string.
+    /// </summary>
+    public static IHostApplicationBuilder AddQueueDepthProbe(this IHostApplicationBuilder builder)
+    {
+        // Not opened at start-up: the service starts with the bus (which waits for the broker itself), and the probe
+        // connects on first use.
+        builder.AddRabbitMQClient(ConnectionStringName,
+            settings => settings.DisableAutoActivation = true,
+            factory => factory.ClientProvidedName = "vectorpipeline-queue-depth");
+        builder.Services.AddSingleton<QueueDepthProbe>();
         return builder;
     }
 }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Exceptions;
 
@@ -10,26 +11,20 @@ namespace VectorPipeline.Messaging;
 public sealed record QueueDepth(string Queue, long Messages, int Consumers);
 
 /// <summary>
-/// Reads queue depths straight from RabbitMQ with RabbitMQ.Client (one short connection per call; meant for status
-/// endpoints, not hot paths). A queue that does not exist yet reads as empty with no consumers.
+/// Reads queue depths straight from RabbitMQ over the <see cref="IConnection"/> of Aspire.RabbitMQ.Client
+/// (<see cref="MessagingExtensions.AddQueueDepthProbe"/>; one channel per queue, meant for status endpoints, not hot
+/// paths). A queue that does not exist yet reads as empty with no consumers.
 /// </summary>
-/// <param name="connection">The broker, as <c>ConnectionStrings:messaging</c> gives it.</param>
-public sealed class QueueDepthProbe(RabbitMqConnection connection)
+/// <param name="services">Gives the connection. It is opened on the first call, not at start-up, so that a broker that
+/// cannot be reached fails that call (which the status endpoint reports) instead of the request's parameter binding.</param>
+public sealed class QueueDepthProbe(IServiceProvider services)
 {
     /// <summary>Depth of each queue, in the order given.</summary>
     /// <exception cref="BrokerUnreachableException">RabbitMQ cannot be reached.</exception>
+    /// <exception cref="AlreadyClosedException">The connection was lost and is not recovered yet.</exception>
     public async Task<IReadOnlyList<QueueDepth>> GetAsync(IReadOnlyList<string> queues, CancellationToken cancellationToken = default)
     {
-        var factory = new ConnectionFactory
-        {
-            HostName = connection.Host,
-            Port = connection.Port,
-            VirtualHost = connection.VirtualHost,
-            UserName = connection.Username,
-            Password = connection.Password,
-            ClientProvidedName = "vectorpipeline-queue-depth",
-        };
-        await using var amqp = await factory.CreateConnectionAsync(cancellationToken);
+        var amqp = services.GetRequiredService<IConnection>();
         var depths = new List<QueueDepth>(queues.Count);
         foreach (var queue in queues)
         {

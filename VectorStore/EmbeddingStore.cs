@@ -1,4 +1,5 @@
 using Npgsql;
+using Pgvector;
 using NpgsqlTypes;
 
 namespace VectorPipeline.VectorStore;
@@ -69,8 +70,8 @@ public sealed class EmbeddingStore(NpgsqlDataSource dataSource)
     }
 
     /// <summary>
-    /// Writes embeddings set-based: binary COPY into a transaction-scoped staging table (vectors in
-    /// pgvector's binary format, <see cref="VectorCodec"/>), then one
+    /// Writes embeddings set-based: binary COPY into a transaction-scoped staging table (vectors as
+    /// <see cref="Pgvector.Vector"/>, pgvector's binary format), then one
     /// <c>INSERT ... SELECT ... ON CONFLICT (chunk_id, model_id) DO UPDATE ... WHERE provisional</c> joined to <c>chunks</c> (a provisional vector is replaced, a real one kept).
     /// A redelivered message therefore never creates a second row, and a vector for a chunk deleted before
     /// the insert is dropped rather than failing the batch (a delete committing during the insert fails it
@@ -105,17 +106,15 @@ public sealed class EmbeddingStore(NpgsqlDataSource dataSource)
             await create.ExecuteNonQueryAsync(cancellationToken);
         }
 
-        var buffer = new byte[VectorCodec.EncodedLength(model.Dimensions)];
         await using (var importer = await connection.BeginBinaryImportAsync(
             "COPY embeddings_staging (chunk_id, content_hash, embedding) FROM STDIN (FORMAT BINARY)", cancellationToken))
         {
             foreach (var embedding in embeddings)
             {
-                VectorCodec.Encode(embedding.Vector.Span, buffer);
                 await importer.StartRowAsync(cancellationToken);
                 await importer.WriteAsync(embedding.ChunkId, NpgsqlDbType.Bigint, cancellationToken);
                 await importer.WriteAsync(embedding.ContentHash, NpgsqlDbType.Bytea, cancellationToken);
-                await importer.WriteAsync(buffer, NpgsqlDbType.Bytea, cancellationToken);
+                await importer.WriteAsync(new Vector(embedding.Vector), "vector", cancellationToken);
             }
 
             await importer.CompleteAsync(cancellationToken);

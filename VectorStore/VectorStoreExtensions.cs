@@ -1,39 +1,35 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Npgsql;
-
+using Pgvector.Npgsql;
 using VectorPipeline.VectorStore.Search;
 
 namespace VectorPipeline.VectorStore;
 
 /// <summary>
-/// Registers the PostgreSQL data source and the stores. This stands in for
-/// <c>Npgsql.DependencyInjection</c>/<c>Aspire.Npgsql</c>, which do not restore on this project's
-/// machines: one singleton <see cref="NpgsqlDataSource"/> built from <c>ConnectionStrings:vectordb</c>.
+/// Registers the PostgreSQL data source (Aspire.Npgsql, from <c>ConnectionStrings:vectordb</c>, with pgvector's
+/// <c>vector</c> type mapped) and the stores.
 /// </summary>
 public static class VectorStoreExtensions
 {
     /// <summary>Configuration key of the database (Aspire database resource name <c>vectordb</c>).</summary>
     public const string ConnectionStringName = ResourceNames.VectorDb;
 
-    /// <summary>Adds the data source, <see cref="SchemaMigrator"/>, the stores and a <c>postgres</c> readiness check.</summary>
+    /// <summary>
+    /// Adds the data source with Aspire.Npgsql (its <c>PostgreSql</c> health check, Npgsql's traces and metrics; settings
+    /// in <c>Aspire:Npgsql</c>), configured by <see cref="ConfigureDataSource"/>, then <see cref="SchemaMigrator"/> and the stores.
+    /// </summary>
     /// <exception cref="InvalidOperationException">The connection string is missing.</exception>
     public static IHostApplicationBuilder AddVectorStore(this IHostApplicationBuilder builder)
     {
-        var connectionString = builder.Configuration.GetConnectionString(ConnectionStringName)
+        _ = builder.Configuration.GetConnectionString(ConnectionStringName)
             ?? throw new InvalidOperationException(
                 $"ConnectionStrings:{ConnectionStringName} is not set. Give the PostgreSQL database as " +
                 $"ConnectionStrings__{ConnectionStringName}=\"Host=127.0.0.1;Port=5432;Database=vectordb;Username=postgres\"");
 
-        builder.Services.AddSingleton(services =>
-        {
-            var dataSourceBuilder = new NpgsqlDataSourceBuilder(connectionString);
-            dataSourceBuilder.UseLoggerFactory(services.GetRequiredService<ILoggerFactory>());
-            return dataSourceBuilder.Build();
-        });
+        builder.AddNpgsqlDataSource(ConnectionStringName, configureDataSourceBuilder: ConfigureDataSource);
         builder.Services.AddSingleton<SchemaMigrator>();
         builder.Services.AddSingleton<EmbeddingModelStore>();
         builder.Services.AddSingleton<DocumentStore>();
@@ -41,8 +37,27 @@ public static class VectorStoreExtensions
         builder.Services.AddSingleton<DeliveryStore>();
         builder.Services.AddSingleton<ChunkSearch>();
         builder.Services.AddSingleton<PipelineStatistics>();
-        builder.Services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres", tags: ["ready"]);
         return builder;
+    }
+
+    /// <summary>
+    /// What every data source of the vector store needs beyond the connection string: pgvector's <c>vector</c> type
+    /// mapped to <see cref="Pgvector.Vector"/> (binary COPY, parameters and results). Used by <see cref="AddVectorStore"/>
+    /// and by tools and tests that build their own data source (<see cref="CreateDataSource"/>).
+    /// </summary>
+    public static void ConfigureDataSource(NpgsqlDataSourceBuilder dataSourceBuilder)
+    {
+        ArgumentNullException.ThrowIfNull(dataSourceBuilder);
+        dataSourceBuilder.UseVector();
+    }
+
+    /// <summary>A data source outside dependency injection (tools, benchmarks, tests), configured as the services' is.</summary>
+    /// <param name="connectionString">An Npgsql connection string.</param>
+    public static NpgsqlDataSource CreateDataSource(string connectionString)
+    {
+        var dataSourceBuilder = new NpgsqlDataSourceBuilder(connectionString);
+        ConfigureDataSource(dataSourceBuilder);
+        return dataSourceBuilder.Build();
     }
 
     /// <summary>
@@ -72,23 +87,6 @@ public static class VectorStoreExtensions
 
                 logger.LogWarning("PostgreSQL not reachable yet (attempt {Attempt}): {Message}", attempt, ex.Message);
                 await Task.Delay(TimeSpan.FromSeconds(Math.Min(attempt, 5)), cancellationToken);
-            }
-        }
-    }
-
-    private sealed class PostgresHealthCheck(NpgsqlDataSource dataSource) : IHealthCheck
-    {
-        public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
-        {
-            try
-            {
-                await using var command = dataSource.CreateCommand("SELECT 1");
-                await command.ExecuteScalarAsync(cancellationToken);
-                return HealthCheckResult.Healthy();
-            }
-            catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
-            {
-                return HealthCheckResult.Unhealthy("PostgreSQL is unreachable", ex);
             }
         }
     }

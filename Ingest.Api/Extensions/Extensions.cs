@@ -22,6 +22,7 @@ public static class Extensions
         builder.AddVectorStore();
         builder.AddEmbeddings();
         builder.AddMessaging();
+        builder.AddQueueDepthProbe();
         builder.Services.AddOptions<ChunkingOptions>().BindConfiguration(ChunkingOptions.SectionName)
             .Validate(o => { o.Validate(); return true; }).ValidateOnStart();
         builder.Services.AddOptions<DocumentLimitsOptions>().BindConfiguration(DocumentLimitsOptions.SectionName)

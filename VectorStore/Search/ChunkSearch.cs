@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
 using Npgsql;
+using Pgvector;
 using VectorPipeline.VectorStore.Indexing;
 
 namespace VectorPipeline.VectorStore.Search;
@@ -31,7 +32,7 @@ public sealed record ChunkHit(long ChunkId, string DocumentId, string? Title, st
 /// linearly with the number of rows scanned; meant for measuring the index's recall and for filters so
 /// selective that scanning the matching rows is cheap.
 /// </param>
-/// <param name="IncludeEmbeddings">Also return each hit's embedding (<see cref="ChunkHit.Embedding"/>, read as <c>real[]</c>).</param>
+/// <param name="IncludeEmbeddings">Also return each hit's embedding (<see cref="ChunkHit.Embedding"/>).</param>
 /// <param name="Probes">
 /// IVFFlat models: lists to scan (<c>ivfflat.probes</c>, set for the query's transaction only), 1..the
 /// index's lists; √lists when null (<see cref="VectorIndexSettings.DefaultProbes"/>). Ignored for HNSW models.
@@ -164,12 +165,11 @@ public sealed partial class ChunkSearch(NpgsqlDataSource dataSource)
         // The vector expression, operator and model id are literals so the planner matches the model's
         // partial expression index; all come from embedding_models, never from the request.
         var command = new NpgsqlCommand { Connection = connection, Transaction = transaction };
-        command.Parameters.AddWithValue(query.ToArray());
+        command.Parameters.AddWithValue(new Vector(query));
         command.Parameters.AddWithValue(topK);
         command.Parameters.AddWithValue(NpgsqlTypes.NpgsqlDbType.Double, (object?)minScore ?? DBNull.Value);
-        var distance = $"e.{model.VectorExpression[1..^1]} {index.Operator} $1::real[]::vector({model.Dimensions})";
-        // pgvector casts vector to real[], which Npgsql reads as float[].
-        var embedding = options.IncludeEmbeddings ? $", e.{model.VectorExpression[1..^1]}::real[] AS embedding" : "";
+        var distance = $"e.{model.VectorExpression[1..^1]} {index.Operator} $1::vector({model.Dimensions})";
+        var embedding = options.IncludeEmbeddings ? $", e.embedding AS embedding" : "";
         var sql = new StringBuilder($"""
             SELECT h.chunk_id, c.document_id, d.title, c.text, h.score, d.metadata::text{(options.IncludeEmbeddings ? ", h.embedding" : "")}
               FROM (SELECT e.chunk_id, {index.ScoreSql(distance)} AS score{embedding}
@@ -202,7 +202,7 @@ public sealed partial class ChunkSearch(NpgsqlDataSource dataSource)
     }
 
     /// <summary>
-    /// The embeddings of the model for the given chunks, as <c>real[]</c> (length = the model's dimensions),
+    /// The embeddings of the model for the given chunks (length = the model's dimensions),
     /// keyed by chunk id; chunks without an embedding for the model are absent. Used to give MMR the vectors
     /// of hits that did not come from a vector search (hybrid's keyword-only hits).
     /// </summary>
@@ -219,12 +219,12 @@ public sealed partial class ChunkSearch(NpgsqlDataSource dataSource)
         }
 
         await using var command = dataSource.CreateCommand(
-            $"SELECT e.chunk_id, e.{model.VectorExpression[1..^1]}::real[] FROM embeddings e WHERE e.model_id = {model.Id} AND e.chunk_id = ANY($1)");
+            $"SELECT e.chunk_id, e.embedding FROM embeddings e WHERE e.model_id = {model.Id} AND e.chunk_id = ANY($1)");
         command.Parameters.AddWithValue(chunkIds.ToArray());
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            embeddings[reader.GetInt64(0)] = reader.GetFieldValue<float[]>(1);
+            embeddings[reader.GetInt64(0)] = reader.GetFieldValue<Vector>(1).ToArray();
         }
 
         return embeddings;
@@ -314,7 +314,7 @@ public sealed partial class ChunkSearch(NpgsqlDataSource dataSource)
         while (await reader.ReadAsync(cancellationToken))
         {
             hits.Add(new ChunkHit(reader.GetInt64(0), DocumentKey.ClientId(reader.GetString(1)), reader.IsDBNull(2) ? null : reader.GetString(2),
-                reader.GetString(3), reader.GetDouble(4), reader.GetString(5), reader.FieldCount > 6 ? reader.GetFieldValue<float[]>(6) : null));
+                reader.GetString(3), reader.GetDouble(4), reader.GetString(5), reader.FieldCount > 6 ? reader.GetFieldValue<Vector>(6).ToArray() : null));
         }
 
         return hits;

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Npgsql;
 using NpgsqlTypes;
+using Pgvector;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Events;
 using VectorPipeline.VectorStore;
@@ -23,14 +24,14 @@ public static class Baselines
     public static async Task<List<EmbeddingRow>> ReadEmbeddingsAsync(NpgsqlDataSource dataSource, int? modelId = null, int? newest = null)
     {
         var rows = new List<EmbeddingRow>();
-        var sql = "SELECT chunk_id, model_id, content_hash, dimensions, embedding::real[] FROM embeddings"
+        var sql = "SELECT chunk_id, model_id, content_hash, dimensions, embedding FROM embeddings"
             + (modelId is { } id ? $" WHERE model_id = {id}" : "")
             + (newest is { } count ? $" ORDER BY chunk_id DESC LIMIT {count}" : " ORDER BY chunk_id");
         await using var command = dataSource.CreateCommand(sql);
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync())
         {
-            rows.Add(new EmbeddingRow(reader.GetInt64(0), reader.GetInt32(1), reader.GetFieldValue<byte[]>(2), reader.GetInt32(3), reader.GetFieldValue<float[]>(4)));
+            rows.Add(new EmbeddingRow(reader.GetInt64(0), reader.GetInt32(1), reader.GetFieldValue<byte[]>(2), reader.GetInt32(3), reader.GetFieldValue<Vector>(4).ToArray()));
         }
 
         return rows;
@@ -67,21 +68,14 @@ public static class Baselines
     {
         await using var importer = await connection.BeginBinaryImportAsync(
             "COPY embeddings (chunk_id, model_id, content_hash, dimensions, embedding) FROM STDIN (FORMAT BINARY)");
-        var buffer = Array.Empty<byte>();
         foreach (var row in rows)
         {
-            if (buffer.Length != VectorCodec.EncodedLength(row.Vector.Length))
-            {
-                buffer = new byte[VectorCodec.EncodedLength(row.Vector.Length)];
-            }
-
-            VectorCodec.Encode(row.Vector, buffer);
             await importer.StartRowAsync();
             await importer.WriteAsync(row.ChunkId, NpgsqlDbType.Bigint);
             await importer.WriteAsync(row.ModelId, NpgsqlDbType.Integer);
             await importer.WriteAsync(row.ContentHash, NpgsqlDbType.Bytea);
             await importer.WriteAsync(row.Dimensions, NpgsqlDbType.Integer);
-            await importer.WriteAsync(buffer, NpgsqlDbType.Bytea);
+            await importer.WriteAsync(new Vector(row.Vector), "vector");
         }
 
         await importer.CompleteAsync();
@@ -101,12 +95,12 @@ public static class Baselines
             await using var batch = new NpgsqlBatch(connection);
             foreach (var row in chunk)
             {
-                var command = new NpgsqlBatchCommand("INSERT INTO embeddings (chunk_id, model_id, content_hash, dimensions, embedding) VALUES ($1, $2, $3, $4, $5::real[]::vector)");
+                var command = new NpgsqlBatchCommand("INSERT INTO embeddings (chunk_id, model_id, content_hash, dimensions, embedding) VALUES ($1, $2, $3, $4, $5)");
                 command.Parameters.Add(new NpgsqlParameter { Value = row.ChunkId });
                 command.Parameters.Add(new NpgsqlParameter { Value = row.ModelId });
                 command.Parameters.Add(new NpgsqlParameter { Value = row.ContentHash });
                 command.Parameters.Add(new NpgsqlParameter { Value = row.Dimensions });
-                command.Parameters.Add(new NpgsqlParameter { Value = row.Vector });
+                command.Parameters.Add(new NpgsqlParameter { Value = new Vector(row.Vector) });
                 batch.BatchCommands.Add(command);
             }
 

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Npgsql;
 using NpgsqlTypes;
+using Pgvector;
 using VectorPipeline.Embeddings.Offline;
 using VectorPipeline.VectorStore;
 
@@ -83,18 +84,16 @@ public static class BulkLoader
                 await rows.CompleteAsync();
             }
 
-            var buffer = new byte[VectorCodec.EncodedLength(384)];
             await using (var rows = await connection.BeginBinaryImportAsync("COPY embeddings (chunk_id, model_id, content_hash, dimensions, embedding) FROM STDIN (FORMAT BINARY)"))
             {
                 for (var i = 0; i < count; i++)
                 {
-                    VectorCodec.Encode(vectors[i], buffer);
                     await rows.StartRowAsync();
                     await rows.WriteAsync(nextId + i, NpgsqlDbType.Bigint);
                     await rows.WriteAsync(modelId, NpgsqlDbType.Integer);
                     await rows.WriteAsync(hashes[i], NpgsqlDbType.Bytea);
                     await rows.WriteAsync(384, NpgsqlDbType.Integer);
-                    await rows.WriteAsync(buffer, NpgsqlDbType.Bytea);
+                    await rows.WriteAsync(new Vector(vectors[i]), "vector");
                 }
 
                 await rows.CompleteAsync();

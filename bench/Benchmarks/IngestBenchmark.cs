@@ -1,5 +1,6 @@
 using VectorPipeline.Benchmarks.Report;
 using VectorPipeline.TestServers;
+using VectorPipeline.VectorStore;
 
 namespace VectorPipeline.Benchmarks;
 
@@ -42,7 +43,7 @@ public static class IngestBenchmark
         }
 
         // Baselines on the vectors the last run stored, with the services stopped.
-        await using var dataSource = Npgsql.NpgsqlDataSource.Create(PipelineRunner.Unlimited(database));
+        await using var dataSource = VectorStoreExtensions.CreateDataSource(PipelineRunner.Unlimited(database));
         var rows = await Baselines.ReadEmbeddingsAsync(dataSource);
         result.BaselineRows = rows.Count;
         string indexName;

@@ -5,6 +5,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Npgsql;
 using VectorPipeline.TestServers;
+using VectorPipeline.VectorStore;
 
 namespace VectorPipeline.Benchmarks;
 
@@ -41,7 +42,7 @@ public sealed class PipelineRunner : IAsyncDisposable
             _environment[key] = value;
         }
 
-        DataSource = NpgsqlDataSource.Create(Unlimited(databaseConnectionString));
+        DataSource = VectorStoreExtensions.CreateDataSource(Unlimited(databaseConnectionString));
     }
 
     /// <summary>The database, for polling and resetting.</summary>

@@ -6,6 +6,7 @@ using Npgsql;
 using VectorPipeline.Benchmarks;
 using VectorPipeline.Benchmarks.Report;
 using VectorPipeline.TestServers;
+using VectorPipeline.VectorStore;
 
 // bench/Benchmarks: measures the pipeline against same-run baselines and writes docs/benchmarks.md,
 // docs/benchmarks-throughput.svg and bench/results/latest.json (see docs/benchmarks.md, "Reproduce").
@@ -74,7 +75,7 @@ results.Machine = MachineInfo();
 await using (var postgres = await PostgresServer.StartAsync())
 await using (var rabbit = await RabbitMqServer.StartAsync())
 {
-    await using (var dataSource = NpgsqlDataSource.Create(postgres.ConnectionString()))
+    await using (var dataSource = VectorStoreExtensions.CreateDataSource(postgres.ConnectionString()))
     {
         await using var command = dataSource.CreateCommand("SELECT version(), (SELECT default_version FROM pg_available_extensions WHERE name = 'vector'), current_setting('shared_buffers')");
         await using var reader = await command.ExecuteReaderAsync();

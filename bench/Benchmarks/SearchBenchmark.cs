@@ -36,7 +36,7 @@ public static class SearchBenchmark
     public static async Task<(SearchResult? Search, List<GrowthLevel> Growth, List<HnswSweepRow> Sweep)> RunAsync(PostgresServer postgres, RabbitMqServer rabbit, BenchmarkSize size, Action<string> log)
     {
         var database = await postgres.CreateDatabaseAsync("bench_search");
-        await using var dataSource = NpgsqlDataSource.Create(PipelineRunner.Unlimited(database));
+        await using var dataSource = VectorStoreExtensions.CreateDataSource(PipelineRunner.Unlimited(database));
         await new SchemaMigrator(dataSource, NullLogger<SchemaMigrator>.Instance).MigrateAsync();
         var store = new EmbeddingModelStore(dataSource);
         var registered = await store.EnsureAsync(OfflineEmbeddingGenerator.ProviderName, OfflineEmbeddingGenerator.ModelName, 384);

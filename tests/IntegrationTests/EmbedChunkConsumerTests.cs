@@ -164,7 +164,7 @@ public class EmbedChunkConsumerTests(ServersFixture servers)
         var host = builder.Build();
         await host.Services.PrepareVectorStoreAsync(Token);
         await host.StartAsync(Token);
-        return new Worker(host, server, NpgsqlDataSource.Create(database));
+        return new Worker(host, server, VectorStoreExtensions.CreateDataSource(database));
     }
 
     private sealed class Worker(IHost host, FakeEmbeddingServer server, NpgsqlDataSource dataSource) : IAsyncDisposable

@@ -59,7 +59,7 @@ public class MessagingTopologyTests(ServersFixture servers)
         using var worker = workerBuilder.Build();
         await worker.Services.PrepareVectorStoreAsync(token);
         await worker.StartAsync(token);
-        await using var dataSource = NpgsqlDataSource.Create(database);
+        await using var dataSource = VectorStoreExtensions.CreateDataSource(database);
         await using var count = dataSource.CreateCommand("SELECT count(*) FROM embeddings");
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while ((long)(await count.ExecuteScalarAsync(token))! < 2)

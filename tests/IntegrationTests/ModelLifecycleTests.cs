@@ -13,7 +13,7 @@ public class ModelLifecycleTests(ServersFixture servers)
     [Fact]
     public async Task A_second_model_is_backfilled_page_by_page_then_activated_and_the_first_dropped()
     {
-        await using var dataSource = NpgsqlDataSource.Create(await servers.NewDatabaseAsync());
+        await using var dataSource = VectorStoreExtensions.CreateDataSource(await servers.NewDatabaseAsync());
         await new SchemaMigrator(dataSource, NullLogger<SchemaMigrator>.Instance).MigrateAsync(Token);
         var models = new EmbeddingModelStore(dataSource);
         var small = await models.EnsureAsync("offline", OfflineEmbeddingGenerator.ModelName, 384, cancellationToken: Token);
@@ -73,7 +73,7 @@ public class ModelLifecycleTests(ServersFixture servers)
     [Fact]
     public async Task A_model_is_found_by_key_id_or_unambiguous_name()
     {
-        await using var dataSource = NpgsqlDataSource.Create(await servers.NewDatabaseAsync());
+        await using var dataSource = VectorStoreExtensions.CreateDataSource(await servers.NewDatabaseAsync());
         await new SchemaMigrator(dataSource, NullLogger<SchemaMigrator>.Instance).MigrateAsync(Token);
         var models = new EmbeddingModelStore(dataSource);
         var a = await models.EnsureAsync("ollama", "nomic-embed-text", 768, cancellationToken: Token);

@@ -10,7 +10,7 @@ public class SchemaMigratorTests(ServersFixture servers)
     public async Task Migrations_started_by_many_services_at_once_are_applied_once()
     {
         var connectionString = await servers.NewDatabaseAsync();
-        var dataSources = Enumerable.Range(0, 6).Select(_ => NpgsqlDataSource.Create(connectionString)).ToList();
+        var dataSources = Enumerable.Range(0, 6).Select(_ => VectorStoreExtensions.CreateDataSource(connectionString)).ToList();
 
         var applied = await Task.WhenAll(dataSources.Select(ds =>
             new SchemaMigrator(ds, NullLogger<SchemaMigrator>.Instance).MigrateAsync(TestContext.Current.CancellationToken)));
@@ -28,7 +28,7 @@ public class SchemaMigratorTests(ServersFixture servers)
     [Fact]
     public async Task Running_migrations_again_changes_nothing()
     {
-        await using var dataSource = NpgsqlDataSource.Create(await servers.NewDatabaseAsync());
+        await using var dataSource = VectorStoreExtensions.CreateDataSource(await servers.NewDatabaseAsync());
         var migrator = new SchemaMigrator(dataSource, NullLogger<SchemaMigrator>.Instance);
 
         Assert.Equal(SchemaMigrator.Migrations.Count, await migrator.MigrateAsync(TestContext.Current.CancellationToken));
@@ -38,7 +38,7 @@ public class SchemaMigratorTests(ServersFixture servers)
     [Fact]
     public async Task A_model_registered_by_many_services_at_once_gets_one_row_and_one_hnsw_index()
     {
-        await using var dataSource = NpgsqlDataSource.Create(await servers.NewDatabaseAsync());
+        await using var dataSource = VectorStoreExtensions.CreateDataSource(await servers.NewDatabaseAsync());
         await new SchemaMigrator(dataSource, NullLogger<SchemaMigrator>.Instance).MigrateAsync(TestContext.Current.CancellationToken);
         var store = new EmbeddingModelStore(dataSource);
 
@@ -55,7 +55,7 @@ public class SchemaMigratorTests(ServersFixture servers)
     [Fact]
     public async Task Dimensions_beyond_the_hnsw_limit_are_refused_with_both_numbers()
     {
-        await using var dataSource = NpgsqlDataSource.Create(await servers.NewDatabaseAsync());
+        await using var dataSource = VectorStoreExtensions.CreateDataSource(await servers.NewDatabaseAsync());
         await new SchemaMigrator(dataSource, NullLogger<SchemaMigrator>.Instance).MigrateAsync(TestContext.Current.CancellationToken);
 
         var error = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() =>

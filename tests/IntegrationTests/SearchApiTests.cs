@@ -30,7 +30,7 @@ public sealed class SearchApiFixture(ServersFixture servers) : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         var database = await servers.NewDatabaseAsync();
-        await using (var dataSource = NpgsqlDataSource.Create(database))
+        await using (var dataSource = VectorStoreExtensions.CreateDataSource(database))
         {
             await new SchemaMigrator(dataSource, NullLogger<SchemaMigrator>.Instance).MigrateAsync();
             var models = new EmbeddingModelStore(dataSource);

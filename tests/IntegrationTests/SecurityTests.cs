@@ -71,7 +71,7 @@ public sealed class SecuredServicesFixture(ServersFixture servers) : IAsyncLifet
     /// <summary>Counts of documents and chunks in the database (every tenant).</summary>
     public async Task<(long Documents, long Chunks)> CountAsync()
     {
-        await using var dataSource = NpgsqlDataSource.Create(Database);
+        await using var dataSource = VectorStoreExtensions.CreateDataSource(Database);
         await using var command = dataSource.CreateCommand("SELECT (SELECT count(*) FROM documents), (SELECT count(*) FROM chunks)");
         await using var reader = await command.ExecuteReaderAsync(TestContext.Current.CancellationToken);
         await reader.ReadAsync(TestContext.Current.CancellationToken);
@@ -82,7 +82,7 @@ public sealed class SecuredServicesFixture(ServersFixture servers) : IAsyncLifet
     public async Task EmbedAllAsync()
     {
         var token = TestContext.Current.CancellationToken;
-        await using var dataSource = NpgsqlDataSource.Create(Database);
+        await using var dataSource = VectorStoreExtensions.CreateDataSource(Database);
         var model = (await new EmbeddingModelStore(dataSource).GetActiveAsync(token))!;
         var embedder = new OfflineEmbeddingGenerator(384);
         var rows = new List<ChunkEmbedding>();
@@ -423,7 +423,7 @@ public class RateLimitTests(ServersFixture servers)
         Assert.Equal(HttpStatusCode.TooManyRequests, code);
         Assert.Equal(429, problem.GetProperty("status").GetInt32());
         Assert.InRange(response.Headers.RetryAfter?.Delta?.TotalSeconds ?? 0, 1, 60);
-        await using (var dataSource = NpgsqlDataSource.Create(settings["ConnectionStrings__vectordb"]))
+        await using (var dataSource = VectorStoreExtensions.CreateDataSource(settings["ConnectionStrings__vectordb"]))
         await using (var count = dataSource.CreateCommand("SELECT count(*) FROM documents"))
         {
             Assert.Equal(0L, await count.ExecuteScalarAsync(TestContext.Current.CancellationToken));

@@ -2,6 +2,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Npgsql;
 using VectorPipeline.TestServers;
+using VectorPipeline.VectorStore;
 
 namespace VectorPipeline.IntegrationTests;
 
@@ -39,7 +40,7 @@ public class StatusApiTests(ServersFixture servers)
         Assert.Equal(0, status.GetProperty("recentFailures").GetArrayLength());
 
         // A recorded failure of document b's only chunk: b is failed, and the failure is listed.
-        await using (var dataSource = NpgsqlDataSource.Create(database))
+        await using (var dataSource = VectorStoreExtensions.CreateDataSource(database))
         await using (var fail = dataSource.CreateCommand("""
             INSERT INTO embedding_errors (chunk_id, model_id, error)
             SELECT c.id, m.id, 'http 400: input too long' FROM chunks c, embedding_models m WHERE c.document_id = 'b' AND m.active

@@ -108,7 +108,7 @@ public class TableSyncTests(ServersFixture servers)
     private async Task<(string Source, TableSyncService Service, RecordingSink Sink, NpgsqlDataSource SourceDb)> SetUpAsync(int pageSize)
     {
         var source = await NewSourceAsync();
-        var vectorStore = NpgsqlDataSource.Create(await servers.NewDatabaseAsync());
+        var vectorStore = VectorStoreExtensions.CreateDataSource(await servers.NewDatabaseAsync());
         await new SchemaMigrator(vectorStore, NullLogger<SchemaMigrator>.Instance).MigrateAsync(Token);
         var options = new TableSyncOptions
         {
@@ -124,7 +124,7 @@ public class TableSyncTests(ServersFixture servers)
     private async Task<(string ConnectionString, NpgsqlDataSource DataSource)> NewSourceAsync()
     {
         var connectionString = await servers.NewDatabaseAsync();
-        var dataSource = NpgsqlDataSource.Create(connectionString);
+        var dataSource = VectorStoreExtensions.CreateDataSource(connectionString);
         await ExecuteAsync(dataSource, "CREATE TABLE articles (id integer PRIMARY KEY, title text, body text, category text, updated_at timestamptz NOT NULL)");
         return (connectionString, dataSource);
     }

@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using Npgsql;
 using VectorPipeline.TestServers;
+using VectorPipeline.VectorStore;
 
 namespace VectorPipeline.IntegrationTests;
 
@@ -26,7 +27,7 @@ public sealed class IngestApiFixture(ServersFixture servers) : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         var database = await servers.NewDatabaseAsync();
-        Database = NpgsqlDataSource.Create(database);
+        Database = VectorStoreExtensions.CreateDataSource(database);
         _ingest = await ServiceProcess.StartAsync("ingest-api", "Ingest.Api", new Dictionary<string, string>
         {
             ["ConnectionStrings__vectordb"] = database,

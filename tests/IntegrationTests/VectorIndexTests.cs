@@ -184,7 +184,7 @@ public class VectorIndexTests(ServersFixture servers)
 
     private async Task<NpgsqlDataSource> NewStoreAsync()
     {
-        var dataSource = NpgsqlDataSource.Create(await servers.NewDatabaseAsync());
+        var dataSource = VectorStoreExtensions.CreateDataSource(await servers.NewDatabaseAsync());
         await new SchemaMigrator(dataSource, NullLogger<SchemaMigrator>.Instance).MigrateAsync(Token);
         return dataSource;
     }

@@ -12,7 +12,7 @@ public class VectorStoreTests(ServersFixture servers)
 
     private async Task<(NpgsqlDataSource DataSource, EmbeddingModel Model)> NewStoreAsync()
     {
-        var dataSource = NpgsqlDataSource.Create(await servers.NewDatabaseAsync());
+        var dataSource = VectorStoreExtensions.CreateDataSource(await servers.NewDatabaseAsync());
         await new SchemaMigrator(dataSource, NullLogger<SchemaMigrator>.Instance).MigrateAsync(Token);
         var models = new EmbeddingModelStore(dataSource);
         var model = await models.EnsureAsync("offline", OfflineEmbeddingGenerator.ModelName, 384, cancellationToken: Token);
@@ -83,17 +83,42 @@ public class VectorStoreTests(ServersFixture servers)
         var (dataSource, model) = await NewStoreAsync();
         await using var _ = dataSource;
         var chunks = (await new DocumentStore(dataSource).UpsertAsync(new DocumentToStore("d1", "T", null, "{}", ["alpha text", "beta text"]), Token)).Chunks;
-        var embedder = new OfflineEmbeddingGenerator(384);
-        var vectors = new[] { embedder.Embed("alpha text"), embedder.Embed("beta text") };
+        // Any float survives the binary round trip bit for bit: signs, tiny and huge magnitudes, not only unit vectors.
+        var random = new Random(7);
+        var vectors = Enumerable.Range(0, 2).Select(_ => Enumerable.Range(0, 384)
+            .Select(i => (float)((random.NextDouble() * 2 - 1) * Math.Pow(10, (i % 13) - 6))).ToArray()).ToArray();
 
         var written = await new EmbeddingStore(dataSource).WriteAsync(model, [
             new ChunkEmbedding(chunks[0].Id, DocumentStore.ContentHash("alpha text"), vectors[0]),
             new ChunkEmbedding(chunks[1].Id, DocumentStore.ContentHash("beta text"), vectors[1])], Token);
 
         Assert.Equal(2, written);
+        // As PostgreSQL itself reads them (vector cast to real[]), and as the store reads them back (Pgvector's Vector).
         await using var command = dataSource.CreateCommand("SELECT embedding::real[] FROM embeddings WHERE chunk_id = $1");
         command.Parameters.AddWithValue(chunks[1].Id);
         Assert.Equal(vectors[1], (float[])(await command.ExecuteScalarAsync(Token))!);
+        var read = await new ChunkSearch(dataSource).GetEmbeddingsAsync(model, [chunks[0].Id, chunks[1].Id], Token);
+        Assert.Equal(vectors[0], read[chunks[0].Id]);
+        Assert.Equal(vectors[1], read[chunks[1].Id]);
+    }
+
+    [Fact]
+    public async Task A_vector_holding_NaN_is_refused_by_the_database_and_nothing_of_its_batch_is_written()
+    {
+        var (dataSource, model) = await NewStoreAsync();
+        await using var _ = dataSource;
+        var chunks = (await new DocumentStore(dataSource).UpsertAsync(new DocumentToStore("d1", null, null, "{}", ["good", "bad"]), Token)).Chunks;
+        var embedder = new OfflineEmbeddingGenerator(384);
+        var bad = embedder.Embed("bad").ToArray();
+        bad[17] = float.NaN;
+
+        var error = await Assert.ThrowsAsync<PostgresException>(() => new EmbeddingStore(dataSource).WriteAsync(model, [
+            new ChunkEmbedding(chunks[0].Id, DocumentStore.ContentHash("good"), embedder.Embed("good")),
+            new ChunkEmbedding(chunks[1].Id, DocumentStore.ContentHash("bad"), bad)], Token));
+
+        Assert.Contains("NaN", error.MessageText, StringComparison.Ordinal);
+        await using var count = dataSource.CreateCommand("SELECT count(*) FROM embeddings");
+        Assert.Equal(0L, (long)(await count.ExecuteScalarAsync(Token))!);
     }
 
     [Fact]
