@@ -11,7 +11,10 @@ namespace VectorPipeline;
 /// </remarks>
 public static class ResourceNames
 {
-    /// <summary>The PostgreSQL server (container <c>pgvector/pgvector:pg17</c> under Aspire).</summary>
+    /// <summary>The AppHost's local-kind step that installs missing Debian packages (<c>eng/install-prereqs.sh</c>) before the servers start.</summary>
+    public const string Prerequisites = "prerequisites";
+
+    /// <summary>The PostgreSQL server (container <c>pgvector/pgvector:pg17</c>, or the local PostgreSQL 15 executable).</summary>
     public const string Postgres = "postgres";
 
     /// <summary>The PostgreSQL database with pgvector; connection string <c>ConnectionStrings:vectordb</c> (Npgsql format).</summary>
@@ -47,6 +50,9 @@ public static class ConfigurationKeys
 
     /// <summary>Vector length of the primary model; required for every provider except the built-in offline one.</summary>
     public const string EmbeddingDimensions = "Embedding__Dimensions";
+
+    /// <summary>The primary model's provider; the AppHost sets it only when its parameter <c>embedding-provider</c> is set.</summary>
+    public const string EmbeddingProvider = "Embedding__Provider";
 
     /// <summary>OTLP endpoint; the services export telemetry only when it is set (Aspire sets it to the dashboard).</summary>
     public const string OtlpEndpoint = "OTEL_EXPORTER_OTLP_ENDPOINT";

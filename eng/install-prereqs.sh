@@ -1,8 +1,17 @@
 #!/usr/bin/env bash
 # Installs what the local stack and the tests need, and nothing that is already there:
 #   PostgreSQL 15 server, pgvector 0.8 (binary package if one exists, else built from the
-#   Debian source package), RabbitMQ server. Safe to run any number of times. Needs root.
+#   Debian source package), RabbitMQ server; with --with-browser also Debian's chromium (for the browser
+#   test, which drives it through Microsoft.Playwright). Safe to run any number of times. Needs root.
 set -euo pipefail
+
+WITH_BROWSER=0
+for arg in "$@"; do
+  case $arg in
+    --with-browser) WITH_BROWSER=1 ;;
+    *) echo "usage: install-prereqs.sh [--with-browser]" >&2; exit 2 ;;
+  esac
+done
 
 log() { printf '[install-prereqs] %s\n' "$*"; }
 
@@ -76,6 +85,15 @@ if command -v rabbitmq-server >/dev/null 2>&1 || [[ -x /usr/sbin/rabbitmq-server
   log "RabbitMQ server: present"
 else
   apt_install rabbitmq-server
+fi
+
+# Chromium (browser test only)
+if [[ $WITH_BROWSER -eq 1 ]]; then
+  if [[ -x /usr/bin/chromium ]]; then
+    log "chromium: present"
+  else
+    apt_install chromium
+  fi
 fi
 
 log "done"

@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
-# The test command: installs what the tests need (eng/install-prereqs.sh), builds the offline solution
-# filter and runs every test project. The integration and end-to-end tests start their own PostgreSQL
-# and RabbitMQ on free ports and remove them afterwards. Needs root. Extra arguments go to dotnet test.
+# The test command: installs what the tests need (eng/install-prereqs.sh --with-browser), builds
+# VectorPipeline.sln (every project, the AppHost included) and runs every test project. The integration,
+# end-to-end and AppHost tests start their own PostgreSQL and RabbitMQ on free ports and remove them
+# afterwards. Needs root. Extra arguments go to dotnet test.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 configuration=${VP_CONFIGURATION:-Release}
 
-"$repo/eng/install-prereqs.sh"
+"$repo/eng/install-prereqs.sh" --with-browser
 rm -f "$repo/TestResults/end-to-end.txt"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e
-dotnet test "$repo/VectorPipeline.Offline.slnf" -c "$configuration" -nologo "$@" 2>&1 | tee "$log"
+dotnet test "$repo/VectorPipeline.sln" -c "$configuration" -nologo "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 
