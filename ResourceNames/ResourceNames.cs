@@ -45,7 +45,7 @@ public static class ConfigurationKeys
     /// <summary>Prefix of a connection string in environment form; the key is the prefix plus the resource name.</summary>
     public const string ConnectionStringPrefix = "ConnectionStrings__";
 
-    /// <summary>Vector length of the primary model; required for every provider except the built-in offline one.</summary>
+    /// <summary>Vector length of the primary model; required for every provider except the built-in onnx and hashing ones.</summary>
     public const string EmbeddingDimensions = "Embedding__Dimensions";
 
     /// <summary>OTLP endpoint; the services export telemetry only when it is set (Aspire sets it to the dashboard).</summary>
