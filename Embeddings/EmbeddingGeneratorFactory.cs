@@ -1,6 +1,6 @@
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
-using VectorPipeline.Embeddings.Offline;
+using VectorPipeline.Embeddings.Hashing;
 using VectorPipeline.Embeddings.Onnx;
 using VectorPipeline.Embeddings.Pipeline;
 using VectorPipeline.Embeddings.Providers.CustomHttp;
@@ -11,7 +11,7 @@ using VectorPipeline.Embeddings.Providers.OpenAI;
 namespace VectorPipeline.Embeddings;
 
 /// <summary>
-/// Builds the embedding generator of one model: the provider (<see cref="OfflineEmbeddingGenerator"/>,
+/// Builds the embedding generator of one model: the provider (<see cref="HashingEmbeddingGenerator"/>,
 /// <see cref="OllamaEmbeddingGenerator"/>, <see cref="OpenAIEmbeddingGenerator"/> or
 /// <see cref="CustomHttpEmbeddingGenerator"/>), wrapped as
 /// <see cref="ValidatingEmbeddingGenerator"/>(<see cref="BatchingEmbeddingGenerator"/>(provider)). HTTP providers get
@@ -28,7 +28,7 @@ public static class EmbeddingGeneratorFactory
 
     /// <summary>Provider names <see cref="Create(EmbeddingModelOptions, ILoggerFactory, TimeProvider?)"/> accepts.</summary>
     public static readonly IReadOnlyList<string> Providers =
-        [OnnxModelDefinition.ProviderName, OfflineEmbeddingGenerator.ProviderName, OllamaEmbeddingGenerator.ProviderName, OpenAIEmbeddingGenerator.ProviderName, CustomHttpEmbeddingGenerator.ProviderName];
+        [OnnxModelDefinition.ProviderName, HashingEmbeddingGenerator.ProviderName, OllamaEmbeddingGenerator.ProviderName, OpenAIEmbeddingGenerator.ProviderName, CustomHttpEmbeddingGenerator.ProviderName];
 
     /// <summary>How long a pooled connection lives before it is replaced: 2 minutes.</summary>
     public static readonly TimeSpan PooledConnectionLifetime = TimeSpan.FromMinutes(2);
@@ -49,11 +49,11 @@ public static class EmbeddingGeneratorFactory
     /// Validates <paramref name="options"/> and builds validating(batching(provider)).
     /// <see cref="IEmbeddingGenerator.GetService"/> for <see cref="EmbeddingGeneratorMetadata"/> on the result gives
     /// ProviderName = provider, DefaultModelId = model, DefaultModelDimensions = dimensions and ProviderUri = endpoint
-    /// (null for <c>offline</c>).
+    /// (null for <c>hashing</c>).
     /// </summary>
     /// <param name="options">
-    /// <see cref="EmbeddingModelOptions.Provider"/> lower-case, one of <c>offline</c>, <c>ollama</c>, <c>openai</c>, <c>http</c>.
-    /// <c>offline</c>: Model null or <c>hashing-ngram-v1</c>, Dimensions 16..2000 (384 when null); Endpoint ignored.
+    /// <see cref="EmbeddingModelOptions.Provider"/> lower-case, one of <c>hashing</c>, <c>ollama</c>, <c>openai</c>, <c>http</c>.
+    /// <c>hashing</c>: Model null or <c>hashing-ngram-v1</c>, Dimensions 16..2000 (384 when null); Endpoint ignored.
     /// Others: Model required, Dimensions 1..2000 required, Endpoint an absolute http(s) URL. Ranges:
     /// MaxBatchItems 1..2048, MaxBatchChars 1..10,000,000, MaxBatchTokens null or 1..10,000,000, TimeoutSeconds 1..600,
     /// MaxRetries 0..10, RetryBaseDelayMs 1..60,000, BreakDurationSeconds 1..3600; ApiKey and KeepAlive without line breaks.
@@ -81,9 +81,9 @@ public static class EmbeddingGeneratorFactory
             inner = onnx;
             countTokens = text => onnx.Tokenizer.CountTokens(text);
         }
-        else if (provider == OfflineEmbeddingGenerator.ProviderName)
+        else if (provider == HashingEmbeddingGenerator.ProviderName)
         {
-            inner = new OfflineEmbeddingGenerator(dimensions);
+            inner = new HashingEmbeddingGenerator(dimensions);
         }
         else
         {
@@ -112,7 +112,7 @@ public static class EmbeddingGeneratorFactory
         return new ValidatingEmbeddingGenerator(batching, provider, model, dimensions, endpoint);
     }
 
-    /// <summary>Checks every setting; returns provider, model, dimensions and the normalised endpoint (null for offline).</summary>
+    /// <summary>Checks every setting; returns provider, model, dimensions and the normalised endpoint (null for hashing and onnx).</summary>
     private static (string Provider, string Model, int Dimensions, Uri? Endpoint) Validate(EmbeddingModelOptions options, string prefix)
     {
         var provider = options.Provider;
@@ -142,17 +142,17 @@ public static class EmbeddingGeneratorFactory
             return (provider, definition.Name, definition.Dimensions, null);
         }
 
-        if (provider == OfflineEmbeddingGenerator.ProviderName)
+        if (provider == HashingEmbeddingGenerator.ProviderName)
         {
-            if (options.Model is not null && options.Model != OfflineEmbeddingGenerator.ModelName)
+            if (options.Model is not null && options.Model != HashingEmbeddingGenerator.ModelName)
             {
                 throw new InvalidOperationException(
-                    $"{prefix}:Model must be empty or '{OfflineEmbeddingGenerator.ModelName}' for the offline provider; it is '{options.Model}'.");
+                    $"{prefix}:Model must be empty or '{HashingEmbeddingGenerator.ModelName}' for the hashing provider; it is '{options.Model}'.");
             }
 
             var offlineDimensions = options.Dimensions ?? 384;
             Range(prefix, nameof(options.Dimensions), offlineDimensions, 16, 2000);
-            return (provider, OfflineEmbeddingGenerator.ModelName, offlineDimensions, null);
+            return (provider, HashingEmbeddingGenerator.ModelName, offlineDimensions, null);
         }
 
         if (string.IsNullOrWhiteSpace(options.Model))

@@ -48,7 +48,7 @@ public static class ConfigurationKeys
     /// <summary>Prefix of a connection string in environment form; the key is the prefix plus the resource name.</summary>
     public const string ConnectionStringPrefix = "ConnectionStrings__";
 
-    /// <summary>Vector length of the primary model; required for every provider except the built-in offline one.</summary>
+    /// <summary>Vector length of the primary model; required for every provider except the built-in onnx and hashing ones.</summary>
     public const string EmbeddingDimensions = "Embedding__Dimensions";
 
     /// <summary>The primary model's provider; the AppHost sets it only when its parameter <c>embedding-provider</c> is set.</summary>

@@ -1,7 +1,7 @@
 using System.Data.Common;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
-using VectorPipeline.Embeddings.Offline;
+using VectorPipeline.Embeddings.Hashing;
 using VectorPipeline.Embeddings.Onnx;
 using VectorPipeline.VectorStore;
 using VectorPipeline.VectorStore.Indexing;
@@ -25,7 +25,7 @@ public sealed class EmbeddingModelCatalog
     public const string ConnectionStringName = ResourceNames.Embeddings;
 
     /// <summary>Provider names.</summary>
-    public static readonly IReadOnlyList<string> Providers = [OnnxModelDefinition.ProviderName, "offline", "ollama", "openai", "http"];
+    public static readonly IReadOnlyList<string> Providers = [OnnxModelDefinition.ProviderName, HashingEmbeddingGenerator.ProviderName, "ollama", "openai", "http"];
 
     private EmbeddingModelCatalog(IReadOnlyList<ModelEmbedder> models) => Models = models;
 
@@ -99,14 +99,14 @@ public sealed class EmbeddingModelCatalog
             options.Model = definition.Name;
             options.Dimensions = definition.Dimensions;
         }
-        else if (options.Provider == OfflineEmbeddingGenerator.ProviderName)
+        else if (options.Provider == HashingEmbeddingGenerator.ProviderName)
         {
-            if (options.Model is not null && options.Model != OfflineEmbeddingGenerator.ModelName)
+            if (options.Model is not null && options.Model != HashingEmbeddingGenerator.ModelName)
             {
-                throw new InvalidOperationException($"The offline provider has one model, '{OfflineEmbeddingGenerator.ModelName}'; {key}:Model is '{options.Model}'.");
+                throw new InvalidOperationException($"The hashing provider has one model, '{HashingEmbeddingGenerator.ModelName}'; {key}:Model is '{options.Model}'.");
             }
 
-            options.Model = OfflineEmbeddingGenerator.ModelName;
+            options.Model = HashingEmbeddingGenerator.ModelName;
             options.Dimensions ??= 384;
         }
         else

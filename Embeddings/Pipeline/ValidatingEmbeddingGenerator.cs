@@ -25,7 +25,7 @@ public sealed class ValidatingEmbeddingGenerator : DelegatingEmbeddingGenerator<
     /// <param name="providerName">Provider name for messages and metadata.</param>
     /// <param name="modelId">Model name for messages and metadata.</param>
     /// <param name="dimensions">Length every vector must have, ≥ 1.</param>
-    /// <param name="providerUri">Endpoint for metadata; null for the offline embedder.</param>
+    /// <param name="providerUri">Endpoint for metadata; null for the hashing embedder.</param>
     /// <exception cref="ArgumentException">Blank provider or model name.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="dimensions"/> below 1.</exception>
     public ValidatingEmbeddingGenerator(

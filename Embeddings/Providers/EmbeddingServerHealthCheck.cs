@@ -1,7 +1,7 @@
 using System.Net.Http.Headers;
 using System.Text.Json;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using VectorPipeline.Embeddings.Offline;
+using VectorPipeline.Embeddings.Hashing;
 using VectorPipeline.Embeddings.Providers.CustomHttp;
 using VectorPipeline.Embeddings.Providers.Http;
 using VectorPipeline.Embeddings.Providers.Ollama;
@@ -17,7 +17,7 @@ namespace VectorPipeline.Embeddings.Providers;
 /// <item><c>ollama</c>: <c>GET /api/version</c> (Ollama API); 2xx = Healthy, the description carries the version.</item>
 /// <item><c>openai</c>: Healthy with description "not probed": the API has no free probe (listing models costs a
 /// request against rate limits and would not prove that embeddings work).</item>
-/// <item><c>offline</c>, <c>onnx</c>: Healthy (in-process; an <c>onnx</c> model that cannot load stops the service at start).</item>
+/// <item><c>hashing</c>, <c>onnx</c>: Healthy (in-process; an <c>onnx</c> model that cannot load stops the service at start).</item>
 /// </list>
 /// Any other answer, a connection error or a timeout gives the registration's failure status (Unhealthy when
 /// there is no registration) with the status or error in the description.
@@ -35,7 +35,7 @@ public sealed class EmbeddingServerHealthCheck : IHealthCheck, IDisposable
     private readonly bool _disposeHttpClient;
 
     /// <summary>Creates the check for one model.</summary>
-    /// <param name="options">Reads <see cref="EmbeddingModelOptions.Provider"/> (lower case; offline when empty),
+    /// <param name="options">Reads <see cref="EmbeddingModelOptions.Provider"/> (lower case; onnx when empty),
     /// <see cref="EmbeddingModelOptions.Model"/>, <see cref="EmbeddingModelOptions.Endpoint"/> and <see cref="EmbeddingModelOptions.ApiKey"/>.</param>
     /// <param name="httpClient">Client for the probe; null = a private one (disposed with this check). Its own
     /// timeout and handlers apply in addition to <see cref="ProbeTimeout"/>; it should not retry.</param>
@@ -43,14 +43,14 @@ public sealed class EmbeddingServerHealthCheck : IHealthCheck, IDisposable
     public EmbeddingServerHealthCheck(EmbeddingModelOptions options, HttpClient? httpClient = null)
     {
         ArgumentNullException.ThrowIfNull(options);
-        _provider = string.IsNullOrWhiteSpace(options.Provider) ? OfflineEmbeddingGenerator.ProviderName : options.Provider;
+        _provider = string.IsNullOrWhiteSpace(options.Provider) ? HashingEmbeddingGenerator.ProviderName : options.Provider;
         _model = options.Model;
         _apiKey = string.IsNullOrEmpty(options.ApiKey) ? null : options.ApiKey;
         _probeUri = _provider switch
         {
             CustomHttpEmbeddingGenerator.ProviderName => new Uri(ProviderHttp.BaseAddress(options.Endpoint, nameof(options)), CustomHttpEmbeddingGenerator.HealthPath),
             OllamaEmbeddingGenerator.ProviderName => new Uri(ProviderHttp.BaseAddress(options.Endpoint, nameof(options)), "api/version"),
-            OpenAIEmbeddingGenerator.ProviderName or OfflineEmbeddingGenerator.ProviderName or Onnx.OnnxModelDefinition.ProviderName => null,
+            OpenAIEmbeddingGenerator.ProviderName or HashingEmbeddingGenerator.ProviderName or Onnx.OnnxModelDefinition.ProviderName => null,
             _ => throw new ArgumentException($"Unknown embedding provider '{_provider}'.", nameof(options)),
         };
         if (_probeUri is not null)
@@ -60,7 +60,7 @@ public sealed class EmbeddingServerHealthCheck : IHealthCheck, IDisposable
         }
     }
 
-    /// <summary>The URL probed, or null when the provider is not probed (<c>openai</c>, <c>offline</c>).</summary>
+    /// <summary>The URL probed, or null when the provider is not probed (<c>openai</c>, <c>hashing</c>).</summary>
     public Uri? ProbeUri => _probeUri;
 
     /// <summary>Probes the server once (see the class summary).</summary>
@@ -80,7 +80,7 @@ public sealed class EmbeddingServerHealthCheck : IHealthCheck, IDisposable
             {
                 OpenAIEmbeddingGenerator.ProviderName => HealthCheckResult.Healthy("not probed", data),
                 Onnx.OnnxModelDefinition.ProviderName => HealthCheckResult.Healthy("in-process ONNX model", data),
-                _ => HealthCheckResult.Healthy("built-in offline embedder", data),
+                _ => HealthCheckResult.Healthy("built-in hashing embedder", data),
             };
         }
 

@@ -4,13 +4,13 @@ using System.Text;
 using Npgsql;
 using NpgsqlTypes;
 using Pgvector;
-using VectorPipeline.Embeddings.Offline;
+using VectorPipeline.Embeddings.Hashing;
 using VectorPipeline.VectorStore;
 
 namespace VectorPipeline.Benchmarks;
 
 /// <summary>
-/// Fills the store directly, not through the pipeline: documents, chunks and their offline-embedder vectors by
+/// Fills the store directly, not through the pipeline: documents, chunks and their hashing-embedder vectors by
 /// binary COPY (ten chunks per document). The model's vector index should be dropped first and built afterwards
 /// (<see cref="Baselines.BuildIndexAsync"/>): one build over all rows is much cheaper than as many HNSW inserts.
 /// </summary>
@@ -43,7 +43,7 @@ public static class BulkLoader
             var vectors = new float[count][];
             var hashes = new byte[count][];
             Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount },
-                () => new OfflineEmbeddingGenerator(384),
+                () => new HashingEmbeddingGenerator(384),
                 (i, _, embedder) =>
                 {
                     vectors[i] = embedder.Embed(texts[i]);

@@ -5,7 +5,7 @@ using VectorPipeline.VectorStore;
 namespace VectorPipeline.Benchmarks;
 
 /// <summary>
-/// Part 1: chunks per second from the first <c>POST /documents</c> to the last vector stored, with the offline
+/// Part 1: chunks per second from the first <c>POST /documents</c> to the last vector stored, with the hashing
 /// embedder (so the pipeline's own overhead), for each worker count; then, in the same run and on the same vectors,
 /// a plain binary COPY into the same indexed table (one and two connections), INSERTs, COPY-then-index, and a plain
 /// RabbitMQ publish/consume of as many messages.

@@ -4,7 +4,7 @@ using System.Net.Http.Json;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using VectorPipeline.Benchmarks.Report;
-using VectorPipeline.Embeddings.Offline;
+using VectorPipeline.Embeddings.Hashing;
 using VectorPipeline.TestServers;
 using VectorPipeline.VectorStore;
 using VectorPipeline.VectorStore.Search;
@@ -39,7 +39,7 @@ public static class SearchBenchmark
         await using var dataSource = VectorStoreExtensions.CreateDataSource(PipelineRunner.Unlimited(database));
         await new SchemaMigrator(dataSource, NullLogger<SchemaMigrator>.Instance).MigrateAsync();
         var store = new EmbeddingModelStore(dataSource);
-        var registered = await store.EnsureAsync(OfflineEmbeddingGenerator.ProviderName, OfflineEmbeddingGenerator.ModelName, 384);
+        var registered = await store.EnsureAsync(HashingEmbeddingGenerator.ProviderName, HashingEmbeddingGenerator.ModelName, 384);
         await store.ActivateIfNoneActiveAsync(registered.Id);
         var hnswDefinition = await Baselines.IndexDefinitionAsync(dataSource, registered.IndexName);
         const string textIndex = "chunks_text_search_english";
@@ -47,7 +47,7 @@ public static class SearchBenchmark
 
         var queryCorpus = new SyntheticCorpus(99, Topics);
         var queries = Enumerable.Range(0, 500).Select(_ => queryCorpus.Query()).Distinct().ToArray();
-        using var embedder = new OfflineEmbeddingGenerator(384);
+        using var embedder = new HashingEmbeddingGenerator(384);
         var vectors = queries.Select(q => embedder.Embed(q)).ToArray();
 
         var corpus = new SyntheticCorpus(3, Topics);

@@ -15,7 +15,7 @@ namespace VectorPipeline.EndToEndTests;
 /// </summary>
 public sealed partial class PipelineTests
 {
-    // Floors set from a measured run of the offline (lexical) embedder, 384 dimensions: recall@1 0.444,
+    // Floors set from a measured run of the hashing (lexical) embedder, 384 dimensions: recall@1 0.444,
     // recall@5 0.670 (HNSW is approximate and two workers insert in varying order, so leave some margin).
     private const double RecallAt1Floor = 0.40;
     private const double RecallAt5Floor = 0.62;
@@ -45,7 +45,7 @@ public sealed partial class PipelineTests
         {
             ["ConnectionStrings__vectordb"] = postgres.ConnectionString(),
             ["ConnectionStrings__messaging"] = rabbit.ConnectionString,
-            // The primary model is the built-in offline one; every service also knows the next model, as
+            // The primary model is the built-in onnx and hashing ones; every service also knows the next model, as
             // after the configuration roll-out that precedes a model change.
             ["Embedding__Models__next__Provider"] = "http",
             ["Embedding__Models__next__Endpoint"] = modelServer.BaseAddress.ToString(),

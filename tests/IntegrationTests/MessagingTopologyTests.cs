@@ -28,6 +28,7 @@ public class MessagingTopologyTests(ServersFixture servers)
             ["ConnectionStrings:messaging"] = rabbit.ConnectionString,
             ["ConnectionStrings:vectordb"] = database,
             ["Embedding:BatchTimeLimitMs"] = "50",
+            ["Embedding:Provider"] = "hashing", // a test of delivery: the fast lexical embedder
         };
 
         // Ingest's side: store a document and publish its chunks while no worker exists.

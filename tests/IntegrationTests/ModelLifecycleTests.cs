@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
-using VectorPipeline.Embeddings.Offline;
+using VectorPipeline.Embeddings.Hashing;
 using VectorPipeline.VectorStore;
 
 namespace VectorPipeline.IntegrationTests;
@@ -16,8 +16,8 @@ public class ModelLifecycleTests(ServersFixture servers)
         await using var dataSource = VectorStoreExtensions.CreateDataSource(await servers.NewDatabaseAsync());
         await new SchemaMigrator(dataSource, NullLogger<SchemaMigrator>.Instance).MigrateAsync(Token);
         var models = new EmbeddingModelStore(dataSource);
-        var small = await models.EnsureAsync("offline", OfflineEmbeddingGenerator.ModelName, 384, cancellationToken: Token);
-        var large = await models.EnsureAsync("http", OfflineEmbeddingGenerator.ModelName, 512, cancellationToken: Token);
+        var small = await models.EnsureAsync("hashing", HashingEmbeddingGenerator.ModelName, 384, cancellationToken: Token);
+        var large = await models.EnsureAsync("http", HashingEmbeddingGenerator.ModelName, 512, cancellationToken: Token);
         Assert.Equal(small, await models.ActivateIfNoneActiveAsync(small.Id, Token));
         Assert.Equal(small, await models.ActivateIfNoneActiveAsync(large.Id, Token));
         Assert.Equal([small.Id], (await models.GetEnabledAsync(Token)).Select(m => m.Id));
@@ -91,7 +91,7 @@ public class ModelLifecycleTests(ServersFixture servers)
 
     private static async Task WriteAsync(EmbeddingStore store, EmbeddingModel model, IReadOnlyList<StoredChunk> chunks, string[] texts)
     {
-        var embedder = new OfflineEmbeddingGenerator(model.Dimensions);
+        var embedder = new HashingEmbeddingGenerator(model.Dimensions);
         await store.WriteAsync(model, chunks.Select(c => new ChunkEmbedding(c.Id, DocumentStore.ContentHash(texts[c.Ordinal]), embedder.Embed(texts[c.Ordinal]))).ToList(), Token);
     }
 }

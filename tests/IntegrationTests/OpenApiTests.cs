@@ -178,7 +178,7 @@ public class IngestApiOpenApiTests(ServersFixture servers)
             Assert.Equal(example.GetProperty("id").GetString(), JsonDocument.Parse(body).RootElement.GetProperty("id").GetString());
         }
 
-        // The backfill example, sent for the model Ingest.Api registered (the offline one).
+        // The backfill example, sent for the model Ingest.Api registered (the hashing one).
         var backfillExample = Assert.Single(OpenApiDocument.RequestExamples(backfill)).Value;
         Assert.True(backfillExample.GetProperty("activateWhenComplete").GetBoolean());
         var model = (await http.GetFromJsonAsync<JsonElement>("/models", Token))[0].GetProperty("key").GetString()!;

@@ -42,7 +42,7 @@ public class SchemaMigratorTests(ServersFixture servers)
         await new SchemaMigrator(dataSource, NullLogger<SchemaMigrator>.Instance).MigrateAsync(TestContext.Current.CancellationToken);
         var store = new EmbeddingModelStore(dataSource);
 
-        var models = await Task.WhenAll(Enumerable.Range(0, 5).Select(_ => store.EnsureAsync("offline", "m", 384, cancellationToken: TestContext.Current.CancellationToken)));
+        var models = await Task.WhenAll(Enumerable.Range(0, 5).Select(_ => store.EnsureAsync("hashing", "m", 384, cancellationToken: TestContext.Current.CancellationToken)));
 
         Assert.Single(models.Select(m => m.Id).Distinct());
         await using var command = dataSource.CreateCommand(
@@ -59,7 +59,7 @@ public class SchemaMigratorTests(ServersFixture servers)
         await new SchemaMigrator(dataSource, NullLogger<SchemaMigrator>.Instance).MigrateAsync(TestContext.Current.CancellationToken);
 
         var error = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() =>
-            new EmbeddingModelStore(dataSource).EnsureAsync("offline", "m", 3072, cancellationToken: TestContext.Current.CancellationToken));
+            new EmbeddingModelStore(dataSource).EnsureAsync("hashing", "m", 3072, cancellationToken: TestContext.Current.CancellationToken));
 
         Assert.Contains("2000", error.Message);
         Assert.Contains("3072", error.Message);

@@ -4,14 +4,14 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
-using VectorPipeline.Embeddings.Offline;
+using VectorPipeline.Embeddings.Hashing;
 using VectorPipeline.TestServers;
 using VectorPipeline.VectorStore;
 
 namespace VectorPipeline.IntegrationTests;
 
 /// <summary>
-/// 300 one-chunk documents embedded with the offline model, and Search.Api running as a real process
+/// 300 one-chunk documents embedded with the hashing model, and Search.Api running as a real process
 /// against them: every mode and filter through HTTP.
 /// </summary>
 public sealed class SearchApiFixture(ServersFixture servers) : IAsyncLifetime
@@ -34,11 +34,11 @@ public sealed class SearchApiFixture(ServersFixture servers) : IAsyncLifetime
         {
             await new SchemaMigrator(dataSource, NullLogger<SchemaMigrator>.Instance).MigrateAsync();
             var models = new EmbeddingModelStore(dataSource);
-            var model = await models.EnsureAsync("offline", OfflineEmbeddingGenerator.ModelName, 384);
+            var model = await models.EnsureAsync("hashing", HashingEmbeddingGenerator.ModelName, 384);
             await models.ActivateIfNoneActiveAsync(model.Id);
             var store = new DocumentStore(dataSource);
             var rows = new List<ChunkEmbedding>();
-            var embedder = new OfflineEmbeddingGenerator(384);
+            var embedder = new HashingEmbeddingGenerator(384);
             for (var i = 0; i < 300; i++)
             {
                 var document = ($"doc-{i}", i % 2 == 0 ? "wiki" : "news", i % 100, 2000 + i % 20, $"2016-02-{i % 28 + 1:00}");

@@ -4,7 +4,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Npgsql;
-using VectorPipeline.Embeddings.Offline;
+using VectorPipeline.Embeddings.Hashing;
 using VectorPipeline.TestServers;
 using VectorPipeline.VectorStore;
 
@@ -78,13 +78,13 @@ public sealed class SecuredServicesFixture(ServersFixture servers) : IAsyncLifet
         return (reader.GetInt64(0), reader.GetInt64(1));
     }
 
-    /// <summary>Embeds every chunk still without an embedding with the offline model, as a worker would.</summary>
+    /// <summary>Embeds every chunk still without an embedding with the hashing model, as a worker would.</summary>
     public async Task EmbedAllAsync()
     {
         var token = TestContext.Current.CancellationToken;
         await using var dataSource = VectorStoreExtensions.CreateDataSource(Database);
         var model = (await new EmbeddingModelStore(dataSource).GetActiveAsync(token))!;
-        var embedder = new OfflineEmbeddingGenerator(384);
+        var embedder = new HashingEmbeddingGenerator(384);
         var rows = new List<ChunkEmbedding>();
         await using (var command = dataSource.CreateCommand("SELECT c.id, c.text FROM chunks c WHERE NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.chunk_id = c.id)"))
         await using (var reader = await command.ExecuteReaderAsync(token))

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
-using VectorPipeline.Embeddings.Offline;
+using VectorPipeline.Embeddings.Hashing;
 using VectorPipeline.VectorStore;
 using VectorPipeline.VectorStore.Search;
 
@@ -15,7 +15,7 @@ public class VectorStoreTests(ServersFixture servers)
         var dataSource = VectorStoreExtensions.CreateDataSource(await servers.NewDatabaseAsync());
         await new SchemaMigrator(dataSource, NullLogger<SchemaMigrator>.Instance).MigrateAsync(Token);
         var models = new EmbeddingModelStore(dataSource);
-        var model = await models.EnsureAsync("offline", OfflineEmbeddingGenerator.ModelName, 384, cancellationToken: Token);
+        var model = await models.EnsureAsync("hashing", HashingEmbeddingGenerator.ModelName, 384, cancellationToken: Token);
         await models.ActivateIfNoneActiveAsync(model.Id, Token);
         return (dataSource, model);
     }
@@ -27,7 +27,7 @@ public class VectorStoreTests(ServersFixture servers)
         await using var _ = dataSource;
         var documents = new DocumentStore(dataSource);
         var embeddings = new EmbeddingStore(dataSource);
-        var embedder = new OfflineEmbeddingGenerator(384);
+        var embedder = new HashingEmbeddingGenerator(384);
         string[] before = ["Stadium seats and parking for the final.", "Ticket prices for the final rose sharply."];
         var first = (await documents.UpsertAsync(new DocumentToStore("d", null, null, "{}", before), Token)).Chunks;
         await embeddings.WriteAsync(model, first.Select(c => new ChunkEmbedding(c.Id, DocumentStore.ContentHash(before[c.Ordinal]), embedder.Embed(before[c.Ordinal]))).ToList(), Token);
@@ -108,7 +108,7 @@ public class VectorStoreTests(ServersFixture servers)
         var (dataSource, model) = await NewStoreAsync();
         await using var _ = dataSource;
         var chunks = (await new DocumentStore(dataSource).UpsertAsync(new DocumentToStore("d1", null, null, "{}", ["good", "bad"]), Token)).Chunks;
-        var embedder = new OfflineEmbeddingGenerator(384);
+        var embedder = new HashingEmbeddingGenerator(384);
         var bad = embedder.Embed("bad").ToArray();
         bad[17] = float.NaN;
 
@@ -127,7 +127,7 @@ public class VectorStoreTests(ServersFixture servers)
         var (dataSource, model) = await NewStoreAsync();
         await using var _ = dataSource;
         var chunk = (await new DocumentStore(dataSource).UpsertAsync(new DocumentToStore("d1", null, null, "{}", ["gamma"]), Token)).Chunks[0];
-        var row = new ChunkEmbedding(chunk.Id, DocumentStore.ContentHash("gamma"), new OfflineEmbeddingGenerator(384).Embed("gamma"));
+        var row = new ChunkEmbedding(chunk.Id, DocumentStore.ContentHash("gamma"), new HashingEmbeddingGenerator(384).Embed("gamma"));
         var store = new EmbeddingStore(dataSource);
 
         Assert.Equal(1, await store.WriteAsync(model, [row], Token));
@@ -158,7 +158,7 @@ public class VectorStoreTests(ServersFixture servers)
         var embeddings = new EmbeddingStore(dataSource);
         var first = await documents.UpsertAsync(new DocumentToStore("d1", null, null, "{}", ["one", "two", "three"]), Token);
         Assert.Equal(3, first.ChunksToEmbed.Count);
-        await WriteOfflineAsync(embeddings, model, first.Chunks, ["one", "two", "three"]);
+        await WriteHashingAsync(embeddings, model, first.Chunks, ["one", "two", "three"]);
 
         var unchanged = await documents.UpsertAsync(new DocumentToStore("d1", null, null, "{}", ["one", "two", "three"]), Token);
         var edited = await documents.UpsertAsync(new DocumentToStore("d1", "new", null, """{"v":2}""", ["zero", "one", "three"]), Token);
@@ -181,7 +181,7 @@ public class VectorStoreTests(ServersFixture servers)
         var documents = new DocumentStore(dataSource);
         var embeddings = new EmbeddingStore(dataSource);
         var a = await documents.UpsertAsync(new DocumentToStore("a", null, null, "{}", ["shared text", "only in a"]), Token);
-        await WriteOfflineAsync(embeddings, model, a.Chunks, ["shared text", "only in a"]);
+        await WriteHashingAsync(embeddings, model, a.Chunks, ["shared text", "only in a"]);
         var b = await documents.UpsertAsync(new DocumentToStore("b", null, null, "{}", ["only in b", "shared text"]), Token);
 
         var copied = await embeddings.CopyByContentHashAsync(b.ChunksToEmbed, model, Token);
@@ -196,9 +196,9 @@ public class VectorStoreTests(ServersFixture servers)
         Assert.Equal((1L, 2L), (reader.GetInt64(0), reader.GetInt64(1)));
     }
 
-    private static async Task WriteOfflineAsync(EmbeddingStore store, EmbeddingModel model, IReadOnlyList<StoredChunk> chunks, string[] texts)
+    private static async Task WriteHashingAsync(EmbeddingStore store, EmbeddingModel model, IReadOnlyList<StoredChunk> chunks, string[] texts)
     {
-        var embedder = new OfflineEmbeddingGenerator(model.Dimensions);
+        var embedder = new HashingEmbeddingGenerator(model.Dimensions);
         await store.WriteAsync(model, chunks.Select(c => new ChunkEmbedding(c.Id, DocumentStore.ContentHash(texts[c.Ordinal]), embedder.Embed(texts[c.Ordinal]))).ToList(), Token);
     }
 
@@ -207,7 +207,7 @@ public class VectorStoreTests(ServersFixture servers)
     {
         var (dataSource, model) = await NewStoreAsync();
         await using var _ = dataSource;
-        var embedder = new OfflineEmbeddingGenerator(384);
+        var embedder = new HashingEmbeddingGenerator(384);
         string[] texts = ["The Broncos won the Super Bowl.", "pgvector adds HNSW indexes to PostgreSQL.", "Levi's Stadium is in Santa Clara."];
         var chunks = (await new DocumentStore(dataSource).UpsertAsync(new DocumentToStore("d1", "T", null, """{"lang":"en"}""", texts), Token)).Chunks;
         await new EmbeddingStore(dataSource).WriteAsync(model,

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging.Abstractions;
 using VectorPipeline.Embeddings;
-using VectorPipeline.Embeddings.Offline;
+using VectorPipeline.Embeddings.Hashing;
 using VectorPipeline.Embeddings.Pipeline;
 using static VectorPipeline.ProviderTests.TestSupport;
 
@@ -12,9 +12,9 @@ public sealed class FactoryTests
     private static EmbeddingModelOptions Valid(string provider = "ollama") => new()
     {
         Provider = provider,
-        Model = provider == "offline" ? null : "nomic-embed-text",
-        Dimensions = provider == "offline" ? null : 768,
-        Endpoint = provider == "offline" ? null : "http://127.0.0.1:11434",
+        Model = provider == "hashing" ? null : "nomic-embed-text",
+        Dimensions = provider == "hashing" ? null : 768,
+        Endpoint = provider == "hashing" ? null : "http://127.0.0.1:11434",
     };
 
     public static TheoryData<string, Action<EmbeddingModelOptions>, string> Invalid => new()
@@ -37,10 +37,10 @@ public sealed class FactoryTests
         { "http", o => o.Endpoint = "ftp://host", "Embedding:Endpoint must be an absolute http or https URL" },
         { "ollama", o => o.Endpoint = "localhost:11434/x", "Embedding:Endpoint must be an absolute http or https URL" },
         { "openai", o => o.ApiKey = "sk\nInjected: header", "Embedding:ApiKey must not contain line breaks" },
-        { "ollama", o => o.Provider = "Ollama", "Embedding:Provider must be one of onnx, offline, ollama, openai, http" },
-        { "ollama", o => o.Provider = "cohere", "Embedding:Provider must be one of onnx, offline, ollama, openai, http" },
-        { "offline", o => o.Model = "other", "Embedding:Model must be empty or 'hashing-ngram-v1'" },
-        { "offline", o => o.Dimensions = 8, "Embedding:Dimensions must be between 16 and 2000" },
+        { "ollama", o => o.Provider = "Ollama", "Embedding:Provider must be one of onnx, hashing, ollama, openai, http" },
+        { "ollama", o => o.Provider = "cohere", "Embedding:Provider must be one of onnx, hashing, ollama, openai, http" },
+        { "hashing", o => o.Model = "other", "Embedding:Model must be empty or 'hashing-ngram-v1'" },
+        { "hashing", o => o.Dimensions = 8, "Embedding:Dimensions must be between 16 and 2000" },
     };
 
     [Theory]
@@ -87,18 +87,18 @@ public sealed class FactoryTests
     }
 
     [Fact]
-    public async Task Offline_goes_through_the_same_pipeline_with_default_384_dimensions()
+    public async Task Hashing_goes_through_the_same_pipeline_with_default_384_dimensions()
     {
-        using var generator = EmbeddingGeneratorFactory.Create(new EmbeddingModelOptions { Provider = "offline", MaxBatchItems = 2 }, NullLoggerFactory.Instance);
+        using var generator = EmbeddingGeneratorFactory.Create(new EmbeddingModelOptions { Provider = "hashing", MaxBatchItems = 2 }, NullLoggerFactory.Instance);
         var texts = Texts(5);
 
         var embeddings = await generator.GenerateAsync(texts, cancellationToken: Token);
 
-        AssertMatchesOffline(texts, embeddings, 384);
+        AssertMatchesHashing(texts, embeddings, 384);
         var metadata = generator.GetService<EmbeddingGeneratorMetadata>()!;
-        Assert.Equal(("offline", OfflineEmbeddingGenerator.ModelName, 384), (metadata.ProviderName, metadata.DefaultModelId, metadata.DefaultModelDimensions));
+        Assert.Equal(("hashing", HashingEmbeddingGenerator.ModelName, 384), (metadata.ProviderName, metadata.DefaultModelId, metadata.DefaultModelDimensions));
         Assert.Null(metadata.ProviderUri);
         Assert.Equal(2, generator.GetService<BatchingEmbeddingGenerator>()!.MaxBatchItems);
-        Assert.NotNull(generator.GetService<OfflineEmbeddingGenerator>());
+        Assert.NotNull(generator.GetService<HashingEmbeddingGenerator>());
     }
 }

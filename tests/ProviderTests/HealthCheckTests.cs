@@ -94,9 +94,9 @@ public sealed class HealthCheckTests
     }
 
     [Fact]
-    public async Task Offline_is_healthy()
+    public async Task Hashing_is_healthy()
     {
-        using var check = new EmbeddingServerHealthCheck(new EmbeddingModelOptions { Provider = "offline" });
+        using var check = new EmbeddingServerHealthCheck(new EmbeddingModelOptions { Provider = "hashing" });
 
         var result = await check.CheckHealthAsync(Context(check), Token);
 

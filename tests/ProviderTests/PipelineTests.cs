@@ -1,6 +1,6 @@
 using Microsoft.Extensions.AI;
 using VectorPipeline.Embeddings;
-using VectorPipeline.Embeddings.Offline;
+using VectorPipeline.Embeddings.Hashing;
 using VectorPipeline.Embeddings.Pipeline;
 using static VectorPipeline.ProviderTests.TestSupport;
 
@@ -9,10 +9,10 @@ namespace VectorPipeline.ProviderTests;
 /// <summary>Batching and validation around a stub provider whose answers the test controls.</summary>
 public sealed class PipelineTests
 {
-    /// <summary>Records each call; answers with the offline vectors unless <see cref="Answer"/> says otherwise.</summary>
+    /// <summary>Records each call; answers with the hashing vectors unless <see cref="Answer"/> says otherwise.</summary>
     private sealed class StubGenerator(int dimensions) : IEmbeddingGenerator<string, Embedding<float>>
     {
-        private readonly OfflineEmbeddingGenerator _offline = new(dimensions);
+        private readonly HashingEmbeddingGenerator _hashing = new(dimensions);
 
         public List<string[]> Calls { get; } = [];
 
@@ -23,7 +23,7 @@ public sealed class PipelineTests
         {
             var texts = values.ToArray();
             Calls.Add(texts);
-            var vectors = Answer?.Invoke(texts) ?? texts.Select(_offline.Embed).ToArray();
+            var vectors = Answer?.Invoke(texts) ?? texts.Select(_hashing.Embed).ToArray();
             var result = new GeneratedEmbeddings<Embedding<float>>(vectors.Select(v => new Embedding<float>(v)))
             {
                 Usage = new UsageDetails { InputTokenCount = texts.Length, TotalTokenCount = texts.Length },
@@ -53,7 +53,7 @@ public sealed class PipelineTests
 
         Assert.Equal([4, 4, 2], stub.Calls.Select(c => c.Length));
         Assert.Equal(texts, stub.Calls.SelectMany(c => c));
-        AssertMatchesOffline(texts, embeddings, 32);
+        AssertMatchesHashing(texts, embeddings, 32);
         Assert.Equal(10, embeddings.Usage?.InputTokenCount);
     }
 
@@ -130,10 +130,10 @@ public sealed class PipelineTests
     public async Task A_short_batch_is_an_error_even_when_the_total_would_match()
     {
         var stub = new StubGenerator(32);
-        var offline = new OfflineEmbeddingGenerator(32);
+        var hashing = new HashingEmbeddingGenerator(32);
         var call = 0;
         // First batch answers one vector too few, second one too many: the total matches, the alignment would not.
-        stub.Answer = texts => ++call == 1 ? texts.Skip(1).Select(offline.Embed).ToArray() : texts.Append("extra").Select(offline.Embed).ToArray();
+        stub.Answer = texts => ++call == 1 ? texts.Skip(1).Select(hashing.Embed).ToArray() : texts.Append("extra").Select(hashing.Embed).ToArray();
         using var generator = Pipeline(stub, maxItems: 3);
 
         var error = await Assert.ThrowsAsync<EmbeddingProviderException>(() => generator.GenerateAsync(Texts(6), cancellationToken: Token));

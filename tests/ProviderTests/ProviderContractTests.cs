@@ -31,7 +31,7 @@ public sealed class ProviderContractTests
 
         var embeddings = await generator.GenerateAsync(texts, cancellationToken: Token);
 
-        AssertMatchesOffline(texts, embeddings, 384);
+        AssertMatchesHashing(texts, embeddings, 384);
         Assert.True(VectorMath.CosineSimilarity(embeddings[0].Vector.Span, embeddings[1].Vector.Span) < 0.9, "different texts must get different vectors");
         Assert.Equal(1, server.Requests);
         Assert.Equal(texts, server.ReceivedTexts);
@@ -83,7 +83,7 @@ public sealed class ProviderContractTests
         Assert.Equal(3, server.Requests);
         Assert.Equal(3, server.Attempts);
         Assert.Equal(texts, server.ReceivedTexts);
-        AssertMatchesOffline(texts, embeddings, 128);
+        AssertMatchesHashing(texts, embeddings, 128);
     }
 
     [Theory]
@@ -99,7 +99,7 @@ public sealed class ProviderContractTests
 
         Assert.Equal(5, server.Requests);
         Assert.Equal(texts, server.ReceivedTexts);
-        AssertMatchesOffline(texts, embeddings, 64);
+        AssertMatchesHashing(texts, embeddings, 64);
     }
 
     [Theory]
@@ -113,7 +113,7 @@ public sealed class ProviderContractTests
 
         var embeddings = await generator.GenerateAsync(texts, cancellationToken: Token);
 
-        AssertMatchesOffline(texts, embeddings, 96);
+        AssertMatchesHashing(texts, embeddings, 96);
     }
 
     [Fact]
@@ -168,7 +168,7 @@ public sealed class ProviderContractTests
 
         var embeddings = await generator.GenerateAsync(texts, cancellationToken: Token);
 
-        AssertMatchesOffline(texts, embeddings, 64);
+        AssertMatchesHashing(texts, embeddings, 64);
         Assert.Equal(2, server.Attempts);
         Assert.Equal(1, server.Requests);
         var warning = Assert.Single(logs.Entries, e => e.Level == LogLevel.Warning);
@@ -302,8 +302,8 @@ public sealed class ProviderContractTests
         var first = Texts(3);
         var second = Texts(5)[3..];
 
-        AssertMatchesOffline(first, await generator.GenerateAsync(first, cancellationToken: Token), 64);
-        AssertMatchesOffline(second, await generator.GenerateAsync(second, cancellationToken: Token), 64);
+        AssertMatchesHashing(first, await generator.GenerateAsync(first, cancellationToken: Token), 64);
+        AssertMatchesHashing(second, await generator.GenerateAsync(second, cancellationToken: Token), 64);
 
         Assert.Equal(["/batch_embed", "/embed", "/embed", "/embed", "/embed", "/embed"], server.RequestLog.Select(r => r.Path));
         Assert.Equal(first.Concat(second), server.ReceivedTexts);

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 using VectorPipeline.Embeddings;
-using VectorPipeline.Embeddings.Offline;
+using VectorPipeline.Embeddings.Hashing;
 using VectorPipeline.TestServers;
 
 namespace VectorPipeline.ProviderTests;
@@ -44,7 +44,7 @@ internal static class TestSupport
         return EmbeddingGeneratorFactory.Create(options, loggerFactory);
     }
 
-    /// <summary>Distinct texts about different things, so that their offline vectors differ clearly.</summary>
+    /// <summary>Distinct texts about different things, so that their hashing vectors differ clearly.</summary>
     public static string[] Texts(int count) =>
         Enumerable.Range(0, count).Select(i => $"Document {i}: {Topics[i % Topics.Length]} number {i * 7919 % 1000}").ToArray();
 
@@ -57,18 +57,18 @@ internal static class TestSupport
         "The Treaty of Westphalia ended the Thirty Years' War",
     ];
 
-    /// <summary>Each vector has unit length and points where the offline embedder's vector of the same text points.</summary>
-    public static void AssertMatchesOffline(IReadOnlyList<string> texts, GeneratedEmbeddings<Embedding<float>> embeddings, int dimensions)
+    /// <summary>Each vector has unit length and points where the hashing embedder's vector of the same text points.</summary>
+    public static void AssertMatchesHashing(IReadOnlyList<string> texts, GeneratedEmbeddings<Embedding<float>> embeddings, int dimensions)
     {
         Assert.Equal(texts.Count, embeddings.Count);
-        var offline = new OfflineEmbeddingGenerator(dimensions);
+        var hashing = new HashingEmbeddingGenerator(dimensions);
         for (var i = 0; i < texts.Count; i++)
         {
             var vector = embeddings[i].Vector.Span;
             Assert.Equal(dimensions, vector.Length);
             Assert.Equal(1.0, VectorMath.Norm(vector), 4);
-            var cosine = VectorMath.CosineSimilarity(vector, offline.Embed(texts[i]));
-            Assert.True(cosine > 0.9999, $"text {i}: cosine with its offline vector is {cosine:F5}");
+            var cosine = VectorMath.CosineSimilarity(vector, hashing.Embed(texts[i]));
+            Assert.True(cosine > 0.9999, $"text {i}: cosine with its hashing vector is {cosine:F5}");
         }
     }
 }

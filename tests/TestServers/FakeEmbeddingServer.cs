@@ -9,7 +9,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using VectorPipeline.Embeddings.Offline;
+using VectorPipeline.Embeddings.Hashing;
 
 namespace VectorPipeline.TestServers;
 
@@ -17,8 +17,8 @@ namespace VectorPipeline.TestServers;
 /// An in-process model server (Kestrel on 127.0.0.1, a free port) that speaks the three embedding APIs at once:
 /// Ollama <c>POST /api/embed</c> and <c>GET /api/version</c>, OpenAI-compatible <c>POST /v1/embeddings</c>, and the
 /// custom contract <c>POST /batch_embed</c>, <c>POST /embed</c>, <c>GET /health</c>. Vectors are those of the
-/// offline embedder (<see cref="OfflineEmbeddingGenerator.Embed"/> with <see cref="Dimensions"/>), multiplied by
-/// <see cref="VectorScale"/>, so a search over them behaves like the offline model. Faults can be queued
+/// hashing embedder (<see cref="HashingEmbeddingGenerator.Embed"/> with <see cref="Dimensions"/>), multiplied by
+/// <see cref="VectorScale"/>, so a search over them behaves like the hashing model. Faults can be queued
 /// (<see cref="EnqueueFault(FakeFault)"/>) or made permanent (<see cref="AlwaysFault"/>) to test clients.
 /// </summary>
 public sealed class FakeEmbeddingServer : IAsyncDisposable
@@ -27,7 +27,7 @@ public sealed class FakeEmbeddingServer : IAsyncDisposable
     public const string Version = "0.0.0-fake";
 
     private readonly WebApplication _app;
-    private readonly OfflineEmbeddingGenerator _embedder;
+    private readonly HashingEmbeddingGenerator _embedder;
     private readonly string? _apiKey;
     private readonly LinkedList<FakeFault> _faults = new();
     private readonly ConcurrentQueue<string> _receivedTexts = new();
@@ -41,7 +41,7 @@ public sealed class FakeEmbeddingServer : IAsyncDisposable
     private FakeEmbeddingServer(WebApplication app, int dimensions, string? apiKey)
     {
         _app = app;
-        _embedder = new OfflineEmbeddingGenerator(dimensions);
+        _embedder = new HashingEmbeddingGenerator(dimensions);
         _apiKey = apiKey;
         Dimensions = dimensions;
     }
@@ -91,14 +91,14 @@ public sealed class FakeEmbeddingServer : IAsyncDisposable
     /// <summary>Status of <c>GET /health</c> and <c>GET /api/version</c>; default 200.</summary>
     public int HealthStatusCode { get; set; } = 200;
 
-    /// <summary>Factor applied to every served vector (the offline vectors have unit length); default 1.</summary>
+    /// <summary>Factor applied to every served vector (the hashing vectors have unit length); default 1.</summary>
     public float VectorScale { get; set; } = 1f;
 
     /// <summary>Applied to every embedding request when no queued fault matches; null = none.</summary>
     public FakeFault? AlwaysFault { get; set; }
 
     /// <summary>Starts a server.</summary>
-    /// <param name="dimensions">Vector length, 16..2000 (the offline embedder's range).</param>
+    /// <param name="dimensions">Vector length, 16..2000 (the hashing embedder's range).</param>
     /// <param name="apiKey">When set, embedding endpoints demand <c>Authorization: Bearer {apiKey}</c> and answer 401 otherwise.</param>
     public static async Task<FakeEmbeddingServer> StartAsync(int dimensions, string? apiKey = null)
     {
@@ -362,7 +362,7 @@ public sealed class FakeEmbeddingServer : IAsyncDisposable
         if (fault?.WrongDimensions is { } wrong && wrong != Dimensions)
         {
             vector = wrong is >= 16 and <= 2000
-                ? new OfflineEmbeddingGenerator(wrong).Embed(text)
+                ? new HashingEmbeddingGenerator(wrong).Embed(text)
                 : Enumerable.Repeat((float)(1 / Math.Sqrt(Math.Max(1, wrong))), Math.Max(0, wrong)).ToArray();
         }
         else

@@ -40,6 +40,8 @@ public sealed class ServiceProcess : IAsyncDisposable
     /// Starts <paramref name="project"/> (folder and assembly name, e.g. <c>Ingest.Api</c>) and waits until <c>/health</c> answers 200.
     /// Without keys of its own in <paramref name="environment"/> the service runs with <c>Auth__Mode=none</c> and
     /// <c>RateLimit__PermitLimit=0</c> (no API keys, no rate limit); give <c>Auth__Mode=apikey</c> with keys to test them.
+    /// It embeds with the hashing embedder (<c>Embedding__Provider=hashing</c>: fast, for tests of delivery) unless
+    /// <paramref name="environment"/> names a provider (tests of meaning pass <c>onnx</c>, the services' own default).
     /// </summary>
     /// <exception cref="InvalidOperationException">The process exited or stayed unhealthy for 60 s; the message holds its output.</exception>
     public static async Task<ServiceProcess> StartAsync(string name, string project, IReadOnlyDictionary<string, string> environment)
@@ -59,6 +61,7 @@ public sealed class ServiceProcess : IAsyncDisposable
         // Like a developer's machine: no API keys, no rate limit. Tests of keys and limits pass their own settings.
         info.Environment["Auth__Mode"] = "none";
         info.Environment["RateLimit__PermitLimit"] = "0";
+        info.Environment["Embedding__Provider"] = "hashing";
         foreach (var (key, value) in environment)
         {
             info.Environment[key] = value;

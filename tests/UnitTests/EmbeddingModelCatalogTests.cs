@@ -11,11 +11,35 @@ public class EmbeddingModelCatalogTests
         EmbeddingModelCatalog.FromConfiguration(new ConfigurationBuilder().AddInMemoryCollection(settings).Build(), NullLoggerFactory.Instance);
 
     [Fact]
-    public void Nothing_configured_gives_the_offline_model_at_384_dimensions()
+    public void Nothing_configured_gives_the_built_in_semantic_model()
     {
         var model = Assert.Single(Catalog([]).Models);
 
-        Assert.Equal(("offline", "hashing-ngram-v1@384", "Embedding"), (model.Provider, model.Key, model.ConfigurationKey));
+        Assert.Equal(("onnx", "arctic-embed-xs@384", "Embedding"), (model.Provider, model.Key, model.ConfigurationKey));
+        Assert.Equal(("Represent this sentence for searching relevant passages: ", ""), (model.QueryPrefix, model.DocumentPrefix));
+    }
+
+    [Fact]
+    public void The_hashing_embedder_is_chosen_by_name()
+    {
+        var model = Catalog(new() { ["Embedding:Provider"] = "hashing" }).Primary;
+
+        Assert.Equal(("hashing", "hashing-ngram-v1@384"), (model.Provider, model.Key));
+    }
+
+    [Fact]
+    public void The_other_built_in_model_is_chosen_by_name_and_a_folder_model_needs_its_files()
+    {
+        Assert.Equal("all-minilm-l6-v2@384", Catalog(new() { ["Embedding:Model"] = "all-minilm-l6-v2" }).Primary.Key);
+
+        var error = Assert.Throws<InvalidOperationException>(() => Catalog(new()
+        {
+            ["Embedding:Model"] = "bge-small",
+            ["Embedding:Dimensions"] = "384",
+            ["Embedding:Onnx:ModelPath"] = "/nonexistent/bge/model.onnx",
+            ["Embedding:Onnx:Pooling"] = "cls",
+        }));
+        Assert.Equal("Embedding:Onnx:ModelPath: the model file /nonexistent/bge/model.onnx does not exist.", error.Message);
     }
 
     [Fact]
@@ -46,8 +70,8 @@ public class EmbeddingModelCatalogTests
 
     [Theory]
     [InlineData("Embedding:Provider", "cohere", "cohere")]
-    [InlineData("Embedding:Dimensions", "4096", "2000")]
-    [InlineData("Embedding:Model", "other", "hashing-ngram-v1")]
+    [InlineData("Embedding:Dimensions", "4096", "the built-in model arctic-embed-xs produces 384")]
+    [InlineData("Embedding:Model", "other", "'other' is not a built-in model")]
     public void Invalid_settings_are_refused_with_the_reason(string key, string value, string expected)
     {
         var error = Assert.Throws<InvalidOperationException>(() => Catalog(new() { [key] = value }));
@@ -76,6 +100,7 @@ public class EmbeddingModelCatalogTests
             ["Embedding:Distance"] = "L2",
             ["Embedding:HnswM"] = "24",
             ["Embedding:HnswEfConstruction"] = "100",
+            ["Embedding:Models:small:Provider"] = "hashing",
             ["Embedding:Models:small:Dimensions"] = "256",
             ["Embedding:Models:small:Index"] = "ivfflat",
             ["Embedding:Models:small:Distance"] = "inner_product",
@@ -92,11 +117,12 @@ public class EmbeddingModelCatalogTests
         {
             ["Embedding:Models:embeddings-next:Dimensions"] = "1024",
             ["ConnectionStrings:embeddings-next"] = "Endpoint=http://ollama:11434;Model=mxbai-embed-large",
+            ["Embedding:Models:small:Provider"] = "hashing",
             ["Embedding:Models:small:Dimensions"] = "256",
             ["Embedding:Models:small:DocumentPrefix"] = "doc: ",
         });
 
-        Assert.Equal(["hashing-ngram-v1@384", "mxbai-embed-large@1024", "hashing-ngram-v1@256"], catalog.Models.Select(m => m.Key));
+        Assert.Equal(["arctic-embed-xs@384", "mxbai-embed-large@1024", "hashing-ngram-v1@256"], catalog.Models.Select(m => m.Key));
         Assert.Equal("Embedding:Models:embeddings-next", catalog.Models[1].ConfigurationKey);
         Assert.StartsWith("Represent this sentence", catalog.Models[1].QueryPrefix, StringComparison.Ordinal);
         Assert.Equal(("", "doc: "), (catalog.Models[2].QueryPrefix, catalog.Models[2].DocumentPrefix));
@@ -107,7 +133,7 @@ public class EmbeddingModelCatalogTests
     [Fact]
     public void The_same_model_configured_twice_is_refused()
     {
-        var error = Assert.Throws<InvalidOperationException>(() => Catalog(new() { ["Embedding:Models:again:Provider"] = "offline" }));
+        var error = Assert.Throws<InvalidOperationException>(() => Catalog(new() { ["Embedding:Provider"] = "hashing", ["Embedding:Models:again:Provider"] = "hashing" }));
 
         Assert.Contains("hashing-ngram-v1@384", error.Message);
     }

@@ -37,7 +37,7 @@ public sealed class BenchmarkResults
     public List<string> Errors { get; set; } = [];
 }
 
-/// <summary>Ingest with the offline embedder against the COPY, INSERT and RabbitMQ baselines.</summary>
+/// <summary>Ingest with the hashing embedder against the COPY, INSERT and RabbitMQ baselines.</summary>
 public sealed class IngestResult
 {
     /// <summary>Pipeline runs, one per worker count.</summary>
@@ -105,7 +105,7 @@ public sealed class SearchResult
     /// <summary>Chunks stored.</summary>
     public int Chunks { get; set; }
 
-    /// <summary>Query embedding alone (offline embedder, in-process), ms.</summary>
+    /// <summary>Query embedding alone (hashing embedder, in-process), ms.</summary>
     public LatencySummary? QueryEmbedding { get; set; }
 
     /// <summary>One per client count.</summary>

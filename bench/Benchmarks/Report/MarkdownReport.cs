@@ -126,7 +126,7 @@ public static class MarkdownReport
 
     private static void Ingest(StringBuilder s, IngestResult? ingest)
     {
-        s.AppendLine("## 1. Ingest throughput, offline embedder");
+        s.AppendLine("## 1. Ingest throughput, hashing embedder");
         s.AppendLine();
         if (ingest is null)
         {
@@ -135,7 +135,7 @@ public static class MarkdownReport
         }
 
         s.AppendLine("Chunks per second from the first `POST /documents` to the last vector stored (documents of 10 paragraphs of about");
-        s.AppendLine("850 characters, posted 4 at a time; default chunking and batch settings; the in-process offline embedder, so the");
+        s.AppendLine("850 characters, posted 4 at a time; default chunking and batch settings; the in-process hashing embedder, so the");
         s.AppendLine("figure is the pipeline's own overhead). Baselines on the very vectors the last run stored, into the same table with");
         s.AppendLine("its indexes (the model's partial HNSW index, m 16, ef_construction 64), emptied before each.");
         s.AppendLine();
@@ -198,11 +198,11 @@ public static class MarkdownReport
             return;
         }
 
-        s.AppendLine(I($"{search.Chunks:N0} chunks ({BulkLoader.ChunkChars} characters, {SearchBenchmark.Topics:N0} topics, offline embedder vectors, loaded by COPY, HNSW built after the load; see part 5 for load and build times). Closed-loop clients, each sending its next query when the last answered, after 100 warm-up queries; percentiles from raw samples. `POST /search` with `topK` 10 (Search.Api: active-model lookup, query embedding, the SQL, JSON) against the same SQL run directly through Npgsql (`ChunkSearch.SearchAsync`: `SET LOCAL hnsw.ef_search = {SearchBenchmark.EfSearch}` and the top-k query in one transaction) with the query vector precomputed."));
+        s.AppendLine(I($"{search.Chunks:N0} chunks ({BulkLoader.ChunkChars} characters, {SearchBenchmark.Topics:N0} topics, hashing embedder vectors, loaded by COPY, HNSW built after the load; see part 5 for load and build times). Closed-loop clients, each sending its next query when the last answered, after 100 warm-up queries; percentiles from raw samples. `POST /search` with `topK` 10 (Search.Api: active-model lookup, query embedding, the SQL, JSON) against the same SQL run directly through Npgsql (`ChunkSearch.SearchAsync`: `SET LOCAL hnsw.ef_search = {SearchBenchmark.EfSearch}` and the top-k query in one transaction) with the query vector precomputed."));
         s.AppendLine();
         if (search.QueryEmbedding is { } embed)
         {
-            s.AppendLine(I($"Query embedding alone (offline embedder, in-process, {embed.Count} queries): p50 {embed.P50:F3} ms, p95 {embed.P95:F3} ms, p99 {embed.P99:F3} ms."));
+            s.AppendLine(I($"Query embedding alone (hashing embedder, in-process, {embed.Count} queries): p50 {embed.P50:F3} ms, p95 {embed.P95:F3} ms, p99 {embed.P99:F3} ms."));
             s.AppendLine();
         }
 
@@ -249,7 +249,7 @@ public static class MarkdownReport
         s.AppendLine("then both are rebuilt over all rows (`maintenance_work_mem` 1 GB, 4 GB from 500k). At each level the services start");
         s.AppendLine("on it and measure search p50 at one client (API and SQL), HNSW recall@10 against an exact scan (ef_search 100;");
         s.AppendLine("see part 6 for the two query sets and how recall is counted), and the pipeline's ingest rate for new chunks");
-        s.AppendLine("(2 workers, offline embedder) into the indexed table.");
+        s.AppendLine("(2 workers, hashing embedder) into the indexed table.");
         s.AppendLine();
         s.AppendLine("| Chunks | Embed (client) | COPY | HNSW build | Text index | Ingest chunks/s (n) | Search p50 API | Search p50 SQL | Recall@10 word queries | Recall@10 passage queries |");
         s.AppendLine("|---|---|---|---|---|---|---|---|---|---|");
@@ -277,7 +277,7 @@ public static class MarkdownReport
         s.AppendLine(I($"({SearchBenchmark.PassageWords} consecutive words from a stored chunk, as when a user quotes or paraphrases a passage). A returned chunk counts"));
         s.AppendLine("as a true neighbour when its score is at least the 10th exact score (ties within 1e-6 count, as in ann-benchmarks).");
         s.AppendLine(I($"The corpus has {SearchBenchmark.Topics:N0} topics; half of a chunk's words come from its topic's {SyntheticCorpus.TopicWords} words, half from the whole"));
-        s.AppendLine("vocabulary. The offline embedder hashes words and n-grams, so apart from shared words its vectors are spread nearly");
+        s.AppendLine("vocabulary. The hashing embedder hashes words and n-grams, so apart from shared words its vectors are spread nearly");
         s.AppendLine("uniformly over 384 dimensions, which is much harder for a graph index than the clustered vectors of a trained model:");
         s.AppendLine("read these recall figures as a floor and the table as the shape of the trade-off. SQL p50 at one client");
         s.AppendLine("with the word queries. Build time is blank for the index that was already in place. Insert rate: binary COPY of the");

@@ -6,7 +6,7 @@ namespace VectorPipeline.Benchmarks.Report;
 /// <summary>
 /// Draws <c>docs/benchmarks-throughput.svg</c> by hand (lines, bars, axes, legend; no packages): left, pipeline
 /// throughput against batch size for each worker count with the simulated model server's capacity; right, ingest
-/// throughput with the offline embedder per worker count next to the same-run COPY and RabbitMQ baselines.
+/// throughput with the hashing embedder per worker count next to the same-run COPY and RabbitMQ baselines.
 /// </summary>
 public static class SvgChart
 {
@@ -62,7 +62,7 @@ public static class SvgChart
 
     private static void IngestPanel(StringBuilder svg, IngestResult? ingest, double x0, double y0, double w, double h)
     {
-        Title(svg, x0, y0, "Ingest, offline embedder: chunks/s vs workers");
+        Title(svg, x0, y0, "Ingest, hashing embedder: chunks/s vs workers");
         if (ingest is null || ingest.Runs.Count == 0)
         {
             Text(svg, x0 + (w / 2), y0 + (h / 2), "not run", "middle");

@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.AI;
 
-namespace VectorPipeline.Embeddings.Offline;
+namespace VectorPipeline.Embeddings.Hashing;
 
 /// <summary>
 /// The built-in embedder: needs no server and no download, and gives the same vector for the same
@@ -12,10 +12,10 @@ namespace VectorPipeline.Embeddings.Offline;
 /// words or word pieces score high; synonyms and paraphrases do not. Use a real model (Ollama,
 /// OpenAI-compatible) for semantic search.
 /// </summary>
-public sealed class OfflineEmbeddingGenerator : IEmbeddingGenerator<string, Embedding<float>>
+public sealed class HashingEmbeddingGenerator : IEmbeddingGenerator<string, Embedding<float>>
 {
     /// <summary>Provider name recorded in <c>embedding_models.provider</c>.</summary>
-    public const string ProviderName = "offline";
+    public const string ProviderName = "hashing";
 
     /// <summary>Model name recorded in <c>embedding_models.name</c>; bump it when the features change.</summary>
     public const string ModelName = "hashing-ngram-v1";
@@ -29,7 +29,7 @@ public sealed class OfflineEmbeddingGenerator : IEmbeddingGenerator<string, Embe
     /// <summary>Creates the embedder.</summary>
     /// <param name="dimensions">Vector length, 16..2000 (384 by default).</param>
     /// <exception cref="ArgumentOutOfRangeException">Dimensions outside 16..2000.</exception>
-    public OfflineEmbeddingGenerator(int dimensions = 384)
+    public HashingEmbeddingGenerator(int dimensions = 384)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(dimensions, 16);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(dimensions, 2000);
@@ -48,7 +48,7 @@ public sealed class OfflineEmbeddingGenerator : IEmbeddingGenerator<string, Embe
         ArgumentNullException.ThrowIfNull(values);
         if (options?.Dimensions is { } asked && asked != Dimensions)
         {
-            throw new ArgumentException($"The offline embedder was configured for {Dimensions} dimensions; {asked} were asked for.", nameof(options));
+            throw new ArgumentException($"The hashing embedder was configured for {Dimensions} dimensions; {asked} were asked for.", nameof(options));
         }
 
         var now = DateTimeOffset.UtcNow;

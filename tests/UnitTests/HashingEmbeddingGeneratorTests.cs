@@ -1,19 +1,19 @@
 using Microsoft.Extensions.AI;
 using VectorPipeline.Embeddings;
-using VectorPipeline.Embeddings.Offline;
+using VectorPipeline.Embeddings.Hashing;
 
 namespace VectorPipeline.UnitTests;
 
-public class OfflineEmbeddingGeneratorTests
+public class HashingEmbeddingGeneratorTests
 {
-    private readonly OfflineEmbeddingGenerator _embedder = new(384);
+    private readonly HashingEmbeddingGenerator _embedder = new(384);
 
     [Fact]
     public void Same_text_gives_the_same_vector_in_separate_instances()
     {
         const string text = "The Denver Broncos defeated the Carolina Panthers 24–10.";
 
-        Assert.Equal(_embedder.Embed(text), new OfflineEmbeddingGenerator(384).Embed(text));
+        Assert.Equal(_embedder.Embed(text), new HashingEmbeddingGenerator(384).Embed(text));
     }
 
     [Theory]
@@ -59,7 +59,7 @@ public class OfflineEmbeddingGeneratorTests
         Assert.Equal(_embedder.Embed(texts[0]), embeddings[0].Vector.ToArray());
         Assert.Equal(_embedder.Embed(texts[1]), embeddings[1].Vector.ToArray());
         var metadata = _embedder.GetService<EmbeddingGeneratorMetadata>();
-        Assert.Equal((OfflineEmbeddingGenerator.ProviderName, OfflineEmbeddingGenerator.ModelName, 384),
+        Assert.Equal((HashingEmbeddingGenerator.ProviderName, HashingEmbeddingGenerator.ModelName, 384),
             (metadata!.ProviderName, metadata.DefaultModelId, metadata.DefaultModelDimensions));
     }
 
