@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Net.Http.Headers;
 using VectorPipeline.Ingest.Documents;
+using VectorPipeline.ServiceDefaults.Http;
 using VectorPipeline.ServiceDefaults.Security;
 
 namespace VectorPipeline.Ingest.Apis;
@@ -99,7 +100,9 @@ public static class BatchApi
             }
             catch (JsonException ex)
             {
-                Reject(number, null, string.Create(CultureInfo.InvariantCulture, $"invalid JSON at byte {(ex.BytePositionInLine ?? 0) + 1} (path {ex.Path ?? "$"}): {ex.Message}"));
+                Reject(number, null, JsonTypeErrors.Describe(ex, typeof(PostDocumentRequest)) is { } wrongType
+                    ? string.Create(CultureInfo.InvariantCulture, $"{wrongType.Message} (byte {(ex.BytePositionInLine ?? 0) + 1})")
+                    : string.Create(CultureInfo.InvariantCulture, $"invalid JSON at byte {(ex.BytePositionInLine ?? 0) + 1} (path {ex.Path ?? "$"}): {ex.Message}"));
                 return;
             }
 

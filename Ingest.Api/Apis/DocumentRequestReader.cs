@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
+using VectorPipeline.ServiceDefaults.Http;
 
 namespace VectorPipeline.Ingest.Apis;
 
@@ -124,6 +125,18 @@ public sealed class DocumentRequestReader
         {
             var line = (ex.LineNumber ?? 0) + 1;
             var column = (ex.BytePositionInLine ?? 0) + 1;
+            if (JsonTypeErrors.Describe(ex, typeof(PostDocumentRequest)) is { } wrongType)
+            {
+                var extensions = new Dictionary<string, object?> { ["line"] = line, ["bytePositionInLine"] = column, ["path"] = ex.Path ?? "$" };
+                if (wrongType.Field.Length > 0)
+                {
+                    extensions["errors"] = new Dictionary<string, string[]> { [wrongType.Field] = [wrongType.Message] };
+                }
+
+                return (null, Problem(StatusCodes.Status400BadRequest, "Invalid JSON",
+                    string.Create(CultureInfo.InvariantCulture, $"{wrongType.Message} (line {line}, byte {column})"), extensions));
+            }
+
             return (null, Problem(StatusCodes.Status400BadRequest, "Invalid JSON",
                 string.Create(CultureInfo.InvariantCulture, $"The body is not valid JSON at line {line}, byte {column} (path {ex.Path ?? "$"}): {ex.Message}"),
                 new Dictionary<string, object?> { ["line"] = line, ["bytePositionInLine"] = column, ["path"] = ex.Path ?? "$" }));

@@ -10,7 +10,9 @@ internal static class DocumentRoutes
     // The server decodes every escape in the path except %2F; a client that escaped its slashes gets them back here.
     public static string RouteId(string id) => id.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase);
 
-    public static NotFound<ProblemDetails> NotFound(string id) => TypedResults.NotFound(new ProblemDetails
+    // A problem result, not NotFound<ProblemDetails>: that one writes application/json, every other error here is
+    // application/problem+json. The endpoints declare the 404 with ProducesProblem.
+    public static ProblemHttpResult NotFound(string id) => TypedResults.Problem(new ProblemDetails
     {
         Title = "Document not found",
         Detail = $"No document has the id '{id}'.",

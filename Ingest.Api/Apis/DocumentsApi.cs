@@ -31,9 +31,11 @@ public static class DocumentsApi
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
         api.MapGet("/{**id}", GetDocument).WithName("GetDocument")
-            .WithSummary("A document's status and exact chunk counts for the active embedding model.");
+            .WithSummary("A document's status and exact chunk counts for the active embedding model.")
+            .ProducesProblem(StatusCodes.Status404NotFound);
         api.MapDelete("/{**id}", DeleteDocument).WithName("DeleteDocument")
-            .WithSummary("Delete a document with its chunks and embeddings.");
+            .WithSummary("Delete a document with its chunks and embeddings.")
+            .ProducesProblem(StatusCodes.Status404NotFound);
         return app;
     }
 
@@ -79,7 +81,7 @@ public static class DocumentsApi
     }
 
     /// <summary>Handles <c>GET /documents/{id}</c>: the caller's tenant's document, 404 when that tenant has none with the id.</summary>
-    public static async Task<Results<Ok<DocumentStatusResponse>, NotFound<ProblemDetails>>> GetDocument(
+    public static async Task<Results<Ok<DocumentStatusResponse>, ProblemHttpResult>> GetDocument(
         string id, ClaimsPrincipal user, DocumentStore documents, EmbeddingModelStore models, CancellationToken cancellationToken)
     {
         id = DocumentRoutes.RouteId(id);
@@ -94,7 +96,7 @@ public static class DocumentsApi
     }
 
     /// <summary>Handles <c>DELETE /documents/{id}</c>: 204 when deleted, 404 when the caller's tenant had no such document.</summary>
-    public static async Task<Results<NoContent, NotFound<ProblemDetails>>> DeleteDocument(string id, ClaimsPrincipal user, DocumentStore documents, CancellationToken cancellationToken) =>
+    public static async Task<Results<NoContent, ProblemHttpResult>> DeleteDocument(string id, ClaimsPrincipal user, DocumentStore documents, CancellationToken cancellationToken) =>
         await documents.DeleteAsync(user.GetTenant(), DocumentRoutes.RouteId(id), cancellationToken) ? TypedResults.NoContent() : DocumentRoutes.NotFound(DocumentRoutes.RouteId(id));
 
     /// <summary>

@@ -43,12 +43,14 @@ public static class RetryApi
         // A catch-all cannot be followed by a literal segment, so the route takes the whole rest of the path and
         // the constraint keeps it to paths ending in /retry (a constrained catch-all ranks before a plain one).
         api.MapPost("/{**path:regex(^.+/retry$)}", RetryDocument).WithName("RetryDocument")
-            .WithSummary("Queue a document's failed chunks for embedding again.");
+            .WithSummary("Queue a document's failed chunks for embedding again.")
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         return app;
     }
 
     /// <summary>Handles <c>POST /documents/{id}/retry</c>: 202 with the chunks queued again, 404 for an unknown document, 503 when the broker refused (the sweep queues them later).</summary>
-    public static async Task<Results<Accepted<RetryDocumentResponse>, NotFound<ProblemDetails>, ProblemHttpResult>> RetryDocument(
+    public static async Task<Results<Accepted<RetryDocumentResponse>, ProblemHttpResult>> RetryDocument(
         string path, ClaimsPrincipal user, DeliveryStore delivery, DocumentStore documents, EmbeddingModelStore models, IPublishEndpoint publisher,
         IOptions<DeliveryOptions> options, CancellationToken cancellationToken)
     {

@@ -7,9 +7,38 @@ namespace VectorPipeline.Ingest.Documents;
 /// <summary>The field checks every document passes before anything is stored.</summary>
 public static class DocumentValidator
 {
+    /// <summary>Last segments an id may not have: <c>GET /documents/{id}/events</c> and <c>POST /documents/{id}/retry</c> would read them as those endpoints.</summary>
+    public static readonly IReadOnlyList<string> ReservedLastSegments = ["events", "retry"];
+
+    /// <summary>
+    /// Why <c>/documents/{id}</c> could not name the document with this id unambiguously, or null when it can. The
+    /// rule: slashes separate segments, and no segment may be empty, <c>.</c> or <c>..</c> (clients and proxies
+    /// normalise those paths); the last segment of an id with a slash may not be <c>events</c> or <c>retry</c>
+    /// (<c>bar/events</c> would read as the events of <c>bar</c>); and <c>%2F</c> is refused, because the routes
+    /// read it as an escaped slash.
+    /// </summary>
+    public static string? RouteConflict(string id)
+    {
+        var segments = id.Split('/');
+        if (segments.Any(segment => segment is "" or "." or ".."))
+        {
+            return "Id must not start or end with '/', contain '//', or have '.' or '..' as a segment: /documents/{id} could not name it.";
+        }
+
+        if (segments.Length > 1 && ReservedLastSegments.Contains(segments[^1], StringComparer.Ordinal))
+        {
+            return $"Id must not end in '/{segments[^1]}': /documents/{{id}}/{segments[^1]} is the document's {segments[^1]} endpoint, so /documents/{id} would name another document's {segments[^1]}.";
+        }
+
+        return id.Contains("%2F", StringComparison.OrdinalIgnoreCase)
+            ? "Id must not contain '%2F': the document routes read it as an escaped '/'."
+            : null;
+    }
+
     /// <summary>
     /// Checks a document's fields as every way in (<c>POST /documents</c> as JSON or upload, NDJSON batch lines,
-    /// sync sources) needs them: text present and storable; id 1..256 characters without control characters;
+    /// sync sources) needs them: text present and storable; id 1..256 characters without control characters that
+    /// <c>/documents/{id}</c> can name (<see cref="RouteConflict"/>);
     /// title at most 1000 and source at most 2000 characters; metadata a JSON object within
     /// <see cref="DocumentLimitsOptions.MaxMetadataBytes"/> and <see cref="DocumentLimitsOptions.MaxMetadataDepth"/>.
     /// </summary>
@@ -39,6 +68,10 @@ public static class DocumentValidator
             else if (string.IsNullOrWhiteSpace(request.Id) || !IsStorableText(request.Id))
             {
                 errors["id"] = ["Id must not be blank or contain unpaired UTF-16 surrogates."];
+            }
+            else if (RouteConflict(request.Id) is { } conflict)
+            {
+                errors["id"] = [conflict];
             }
         }
 

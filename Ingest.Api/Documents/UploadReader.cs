@@ -84,7 +84,18 @@ public sealed class UploadReader(DocumentRequestReader json)
         }
 
         var title = Field(form, "title") ?? extracted.Title ?? Path.GetFileNameWithoutExtension(file.FileName);
-        return (new PostDocumentRequest(Field(form, "id"), title, extracted.Text, metadata, Field(form, "source")), null);
+        // Without an id the file name is the id, as vp's folder ingestion does, so uploading a file again replaces its document.
+        return (new PostDocumentRequest(Field(form, "id") ?? DefaultId(file.FileName), title, extracted.Text, metadata, Field(form, "source")), null);
+    }
+
+    /// <summary>
+    /// The id of an upload sent without one: the file name without any folder part (some clients send a path, with
+    /// <c>\</c> or <c>/</c>); null (a generated id) when the upload has no file name.
+    /// </summary>
+    public static string? DefaultId(string? fileName)
+    {
+        var name = fileName?.Replace('\\', '/').Split('/')[^1].Trim();
+        return string.IsNullOrEmpty(name) ? null : name;
     }
 
     private static string? Field(IFormCollection form, string name) =>

@@ -15,7 +15,9 @@ public sealed record SyncPassResult(string Source, bool Ran, int Rows, int Accep
 /// <summary>
 /// Keeps tables of other PostgreSQL databases in sync as documents (<c>Sync:Sources:{name}</c>, see
 /// <see cref="TableSyncOptions"/>): every <see cref="TableSyncOptions.IntervalSeconds"/> it reads the rows after
-/// the source's high-water mark page by page, ingests each as a document (id = the row's key) through
+/// the source's high-water mark page by page, ingests each as a document (id = <c>{source name}/{row key}</c>, see
+/// <see cref="DocumentIdPrefix"/>; documents an earlier version stored under the bare key are read again once and
+/// the bare ones deleted) through
 /// <see cref="IDocumentSink"/>, and records the mark in <c>sync_marks</c> only after the whole page was
 /// accepted, so a crash re-reads rather than skips. Optionally it compares all keys to delete the documents whose
 /// row is gone. One Ingest.Api replica syncs a source at a time (a session advisory try-lock per source).
@@ -28,6 +30,9 @@ public sealed partial class TableSyncService(
     ILogger<TableSyncService> logger) : BackgroundService
 {
     private const int LockClass = 0x5650_5359; // "VPSY"; the second key is hashtext(source)
+
+    // Sources whose documents with bare (unprefixed) ids were looked for, and replaced, by this process.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _legacyChecked = new(StringComparer.Ordinal);
 
     /// <summary>Reads and checks every <c>Sync:Sources:{name}</c> section.</summary>
     /// <exception cref="InvalidOperationException">A source's settings are invalid; the message names the key.</exception>
@@ -69,6 +74,15 @@ public sealed partial class TableSyncService(
             await using var table = new PostgresTableSource(options);
             var (mark, lastDeleteCheck) = await LoadMarkAsync(leader, name, cancellationToken);
             var documentSource = options.DocumentSource ?? name;
+            var prefix = DocumentIdPrefix(name);
+            // Documents stored by earlier versions under the bare key: read every row again (under the prefixed ids),
+            // then delete the bare ones, once per process.
+            var legacy = _legacyChecked.ContainsKey(name) ? [] : await ListLegacyIdsAsync(sink, documentSource, prefix, cancellationToken);
+            if (legacy.Count > 0)
+            {
+                mark = null;
+            }
+
             int rows = 0, accepted = 0, queued = 0, skipped = 0;
             while (true)
             {
@@ -87,7 +101,7 @@ public sealed partial class TableSyncService(
                         continue;
                     }
 
-                    var result = await sink.UpsertAsync(new IncomingDocument(row.Key, row.Title, row.Text, documentSource, row.MetadataJson), cancellationToken);
+                    var result = await sink.UpsertAsync(new IncomingDocument(prefix + row.Key, row.Title, row.Text, documentSource, row.MetadataJson), cancellationToken);
                     if (result.Accepted)
                     {
                         accepted++;
@@ -105,9 +119,20 @@ public sealed partial class TableSyncService(
             }
 
             var deleted = 0;
+            foreach (var id in legacy)
+            {
+                deleted += await sink.DeleteAsync(id, cancellationToken) ? 1 : 0;
+            }
+
+            if (legacy.Count > 0)
+            {
+                LogLegacyReplaced(name, legacy.Count, prefix);
+            }
+
+            _legacyChecked[name] = true;
             if (checkDeletes || (options.DeleteCheckIntervalSeconds is { } every && (lastDeleteCheck is null || DateTimeOffset.UtcNow - lastDeleteCheck > TimeSpan.FromSeconds(every))))
             {
-                deleted = await DeleteMissingAsync(leader, name, table, sink, documentSource, cancellationToken);
+                deleted += await DeleteMissingAsync(leader, name, table, sink, documentSource, prefix, cancellationToken);
             }
 
             if (rows > 0 || deleted > 0)
@@ -146,19 +171,39 @@ public sealed partial class TableSyncService(
         while (await timer.WaitForNextTickAsync(stoppingToken));
     }
 
-    private static async Task<int> DeleteMissingAsync(NpgsqlConnection leader, string name, PostgresTableSource table, IDocumentSink sink, string documentSource,
+    /// <summary>
+    /// Prefix of the ids of a source's documents: <c>{source name}/</c>, so that row <c>1</c> of source
+    /// <c>products</c> is document <c>products/1</c> and cannot collide with another source's row 1 or a posted document.
+    /// </summary>
+    public static string DocumentIdPrefix(string sourceName) => sourceName + "/";
+
+    private static async Task<List<string>> ListLegacyIdsAsync(IDocumentSink sink, string documentSource, string prefix, CancellationToken cancellationToken)
+    {
+        var legacy = new List<string>();
+        await foreach (var id in sink.ListIdsAsync(documentSource, cancellationToken))
+        {
+            if (!id.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                legacy.Add(id);
+            }
+        }
+
+        return legacy;
+    }
+
+    private static async Task<int> DeleteMissingAsync(NpgsqlConnection leader, string name, PostgresTableSource table, IDocumentSink sink, string documentSource, string prefix,
         CancellationToken cancellationToken)
     {
         var keys = new HashSet<string>(StringComparer.Ordinal);
         await foreach (var key in table.ReadAllKeysAsync(cancellationToken))
         {
-            keys.Add(key);
+            keys.Add(prefix + key);
         }
 
         var gone = new List<string>();
         await foreach (var id in sink.ListIdsAsync(documentSource, cancellationToken))
         {
-            if (!keys.Contains(id))
+            if (id.StartsWith(prefix, StringComparison.Ordinal) && !keys.Contains(id))
             {
                 gone.Add(id);
             }
@@ -208,4 +253,7 @@ public sealed partial class TableSyncService(
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Sync {Source}: pass failed; the mark stays at the last complete page and the next pass retries")]
     private partial void LogPassFailed(Exception exception, string source);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Sync {Source}: {Count} documents stored by an earlier version under bare row keys were read again as {Prefix}{{key}} and the bare ones deleted")]
+    private partial void LogLegacyReplaced(string source, int count, string prefix);
 }

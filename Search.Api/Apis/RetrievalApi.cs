@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
 using VectorPipeline.Search.Services;
+using VectorPipeline.ServiceDefaults.Http;
 using VectorPipeline.VectorStore.Search;
 
 namespace VectorPipeline.Search.Apis;
@@ -94,7 +95,8 @@ public static class RetrievalApi
         }
         catch (JsonException ex)
         {
-            return Error(StatusCodes.Status400BadRequest, InvalidRequest, $"The body is not a valid retrieval request: {ex.Message}");
+            return Error(StatusCodes.Status400BadRequest, InvalidRequest,
+                $"The body is not a valid retrieval request: {(JsonTypeErrors.Describe(ex, typeof(RetrievalRequest)) is { } wrongType ? wrongType.Message : ex.Message)}");
         }
 
         if (body is null)

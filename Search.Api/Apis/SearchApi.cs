@@ -13,12 +13,27 @@ public static class SearchApi
     {
         app.MapPost("/search", Search).RequireAuthorization(AuthPolicies.Search).WithName("Search").WithTags("Search")
             .WithSummary("Top-k chunks for a query: vector (HNSW, cosine), keyword (full-text) or hybrid (reciprocal rank fusion), with filters.");
-        app.MapGet("/search", (string? q, int? topK, string? mode, string? model, double? minScore, SearchService search, ClaimsPrincipal user, CancellationToken cancellationToken) =>
-                Search(new SearchRequest(q, topK, minScore, mode, model), search, user, cancellationToken))
+        app.MapGet("/search", SearchByUrl)
             .RequireAuthorization(AuthPolicies.Search)
             .WithName("SearchByUrl").WithTags("Search")
             .WithSummary("The same search from a URL: /search?q=...&topK=...&mode=...&model=...&minScore=...");
         return app;
+    }
+
+    /// <summary>
+    /// Handles <c>GET /search?q=...</c>: the same search as <see cref="Search"/>, its errors named by the URL's
+    /// parameters (<c>q</c> for the query).
+    /// </summary>
+    public static async Task<Results<Ok<SearchResponse>, ValidationProblem, ProblemHttpResult>> SearchByUrl(
+        string? q, int? topK, string? mode, string? model, double? minScore, SearchService search, ClaimsPrincipal user, CancellationToken cancellationToken)
+    {
+        var answer = await Search(new SearchRequest(q, topK, minScore, mode, model), search, user, cancellationToken);
+        if (answer.Result is ValidationProblem { ProblemDetails.Errors: var errors } && errors.Remove("query", out var messages))
+        {
+            errors["q"] = [.. messages.Select(m => m.Replace("Query ", "Parameter q (the query) ", StringComparison.Ordinal))];
+        }
+
+        return answer;
     }
 
     /// <summary>Handles <c>POST /search</c> (see <see cref="SearchService.SearchAsync"/>) in the caller's tenant: 200, 400 naming the field, or 502/503 problem details.</summary>

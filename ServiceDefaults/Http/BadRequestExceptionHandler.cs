@@ -22,6 +22,11 @@ public sealed class BadRequestExceptionHandler(IProblemDetailsService problems) 
 
         var status = bad.StatusCode;
         var json = Find<JsonException>(exception);
+        // The endpoint's body type, for naming the JSON type a wrongly typed field wants (the exception handler has
+        // cleared the request's endpoint; its feature keeps it).
+        var wrongType = json is null ? null
+            : JsonTypeErrors.Describe(json, (httpContext.Features.Get<IExceptionHandlerFeature>()?.Endpoint ?? httpContext.GetEndpoint())?.Metadata.GetOrderedMetadata<Microsoft.AspNetCore.Http.Metadata.IAcceptsMetadata>()
+                .Select(accepts => accepts.RequestType).LastOrDefault(type => type is not null));
         var problem = new Microsoft.AspNetCore.Mvc.ProblemDetails
         {
             Status = status,
@@ -37,6 +42,7 @@ public sealed class BadRequestExceptionHandler(IProblemDetailsService problems) 
                 StatusCodes.Status415UnsupportedMediaType => $"Content type '{httpContext.Request.ContentType}' is not supported; send application/json.",
                 _ when Find<DecoderFallbackException>(exception) is not null || json?.Message.Contains("UTF-8", StringComparison.OrdinalIgnoreCase) == true =>
                     $"The body is not valid UTF-8: {json?.Message ?? exception.Message}",
+                _ when wrongType is not null => $"{wrongType.Message} (line {json!.LineNumber + 1}, byte {json.BytePositionInLine + 1})",
                 _ when json is not null => $"The body is not valid JSON: {json.Message}",
                 _ => exception.Message,
             },
@@ -46,6 +52,10 @@ public sealed class BadRequestExceptionHandler(IProblemDetailsService problems) 
             problem.Extensions["path"] = json.Path;
             problem.Extensions["line"] = json.LineNumber + 1;
             problem.Extensions["bytePositionInLine"] = json.BytePositionInLine + 1;
+            if (wrongType is { Field.Length: > 0 })
+            {
+                problem.Extensions["errors"] = new Dictionary<string, string[]> { [wrongType.Field] = [wrongType.Message] };
+            }
         }
 
         httpContext.Response.StatusCode = status;

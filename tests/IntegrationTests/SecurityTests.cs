@@ -159,7 +159,14 @@ public class BadInputTests(SecuredServicesFixture fixture) : IClassFixture<Secur
             { "body over the limit", "application/json", $$"""{"id":"bad-5","text":"x","title":"{{new string('t', SecuredServicesFixture.MaxRequestBytes)}}"}""", 413, "title:Request body too large" },
             { "invalid JSON", "application/json", "{\"id\":\"bad-6\",\n \"text\":\"x\",}", 400, "title:Invalid JSON" },
             { "not an object", "application/json", "null", 400, "title:Invalid JSON" },
-            { "wrong type", "application/json", """{"id":"bad-7","text":5}""", 400, "title:Invalid JSON" },
+            { "wrong type", "application/json", """{"id":"bad-7","text":5}""", 400, "errors.text" },
+            { "title of the wrong type", "application/json", """{"id":"bad-7b","text":"x","title":["t"]}""", 400, "errors.title" },
+            { "id ending in /events", "application/json", """{"id":"bar/events","text":"x"}""", 400, "errors.id" },
+            { "id ending in /retry", "application/json", """{"id":"bar/retry","text":"x"}""", 400, "errors.id" },
+            { "id with an empty segment", "application/json", """{"id":"a//b","text":"x"}""", 400, "errors.id" },
+            { "id ending in a slash", "application/json", """{"id":"a/","text":"x"}""", 400, "errors.id" },
+            { "id with a dot-dot segment", "application/json", """{"id":"a/../b","text":"x"}""", 400, "errors.id" },
+            { "id with an escaped slash", "application/json", """{"id":"a%2Fb","text":"x"}""", 400, "errors.id" },
             { "plain text", "text/plain", """{"id":"bad-8","text":"x"}""", 415, "title:Unsupported content type" },
             { "multipart", "multipart/form-data; boundary=x", "--x\r\nContent-Disposition: form-data; name=\"text\"\r\n\r\nx\r\n--x--\r\n", 400, "title:One file expected" },
             { "latin-1 charset", "application/json; charset=iso-8859-1", """{"id":"bad-9","text":"x"}""", 415, "title:Unsupported content type" },
@@ -246,6 +253,66 @@ public class BadInputTests(SecuredServicesFixture fixture) : IClassFixture<Secur
         Assert.True(code == HttpStatusCode.Accepted, $"{(int)code} {body}");
         var (get, _, _) = await Api.SendAsync(fixture.Ingest.Url, HttpMethod.Get, "/documents/at-the-limit", SecuredServicesFixture.AdminKey);
         Assert.Equal(HttpStatusCode.OK, get);
+    }
+
+    [Theory]
+    [InlineData("ingest", "/documents", """{"id":"typed","text":42}""", "text", "Field 'text' must be a string.")]
+    [InlineData("ingest", "/documents", """{"id":"typed","text":"x","metadata":{"a":1},"source":true}""", "source", "Field 'source' must be a string.")]
+    [InlineData("search", "/search", """{"query":5}""", "query", "Field 'query' must be a string.")]
+    [InlineData("search", "/search", """{"query":"x","topK":"ten"}""", "topK", "Field 'topK' must be an integer.")]
+    public async Task A_wrong_json_type_names_the_field_and_the_type_it_wants_without_internal_type_names(string service, string path, string body, string field, string message)
+    {
+        var url = service == "ingest" ? fixture.Ingest.Url : fixture.Search.Url;
+
+        var (code, problem, response) = await Api.SendAsync(url, HttpMethod.Post, path, SecuredServicesFixture.AdminKey, Api.Json(body));
+
+        Assert.Equal(HttpStatusCode.BadRequest, code);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal([message], problem.GetProperty("errors").GetProperty(field).EnumerateArray().Select(e => e.GetString()));
+        Assert.StartsWith(message, problem.GetProperty("detail").GetString());
+        Assert.DoesNotContain("VectorPipeline", problem.GetRawText());
+        Assert.DoesNotContain("System.", problem.GetRawText());
+    }
+
+    [Fact]
+    public async Task A_batch_line_of_the_wrong_type_names_the_field()
+    {
+        var content = new StringContent("{\"id\":\"line-1\",\"text\":42}\n", Encoding.UTF8, "application/x-ndjson");
+
+        var (code, body, _) = await Api.SendAsync(fixture.Ingest.Url, HttpMethod.Post, "/documents/batch", SecuredServicesFixture.AdminKey, content);
+
+        Assert.True(code == HttpStatusCode.OK, $"{(int)code} {body}");
+        var reason = body.GetProperty("errors")[0].GetProperty("reason").GetString();
+        Assert.StartsWith("Field 'text' must be a string.", reason);
+        Assert.DoesNotContain("PostDocumentRequest", reason);
+    }
+
+    [Fact]
+    public async Task Get_search_without_q_names_q()
+    {
+        var (code, problem, _) = await Api.SendAsync(fixture.Search.Url, HttpMethod.Get, "/search?topK=3", SecuredServicesFixture.AdminKey);
+
+        Assert.Equal(HttpStatusCode.BadRequest, code);
+        var errors = problem.GetProperty("errors");
+        Assert.True(errors.TryGetProperty("q", out var q), problem.ToString());
+        Assert.Contains("q", q[0].GetString());
+        Assert.False(errors.TryGetProperty("query", out _), problem.ToString());
+    }
+
+    [Theory]
+    [InlineData("GET", "/documents/no-such-document")]
+    [InlineData("GET", "/documents/no/such/document")]
+    [InlineData("DELETE", "/documents/no-such-document")]
+    [InlineData("POST", "/documents/no-such-document/retry")]
+    [InlineData("GET", "/documents/no-such-document/events")]
+    public async Task An_unknown_document_is_a_404_problem_detail(string method, string path)
+    {
+        var (code, problem, response) = await Api.SendAsync(fixture.Ingest.Url, new HttpMethod(method), path, SecuredServicesFixture.AdminKey);
+
+        Assert.Equal(HttpStatusCode.NotFound, code);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(404, problem.GetProperty("status").GetInt32());
+        Assert.Equal("Document not found", problem.GetProperty("title").GetString());
     }
 
     [Fact]

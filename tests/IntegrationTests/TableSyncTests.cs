@@ -19,6 +19,9 @@ public class TableSyncTests(ServersFixture servers)
 {
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
+    // Another Ingest.Api process on the same databases and sink (set by SetUpAsync).
+    private Func<TableSyncService>? _newProcess;
+
     [Fact]
     public async Task New_and_changed_rows_become_documents_and_the_mark_moves_only_past_accepted_pages()
     {
@@ -34,9 +37,9 @@ public class TableSyncTests(ServersFixture servers)
         var first = await service.SyncOnceAsync(source, cancellationToken: Token);
 
         Assert.Equal((8, 7, 1), (first.Rows, first.Accepted, first.Skipped));
-        Assert.Equal("Body of article 4", sink.Documents["4"].Text);
-        Assert.Equal(("Article 4", "articles"), (sink.Documents["4"].Title, sink.Documents["4"].Source));
-        Assert.Equal("even", JsonDocument.Parse(sink.Documents["4"].MetadataJson).RootElement.GetProperty("category").GetString());
+        Assert.Equal("Body of article 4", sink.Documents["articles/4"].Text);
+        Assert.Equal(("Article 4", "articles"), (sink.Documents["articles/4"].Title, sink.Documents["articles/4"].Source));
+        Assert.Equal("even", JsonDocument.Parse(sink.Documents["articles/4"].MetadataJson).RootElement.GetProperty("category").GetString());
         Assert.Equal(0, (await service.SyncOnceAsync(source, cancellationToken: Token)).Rows);
 
         // An update moves the row past the mark; rows sharing one timestamp are all read (keyset on (mark, key)).
@@ -44,8 +47,8 @@ public class TableSyncTests(ServersFixture servers)
         sink.Calls.Clear();
         var second = await service.SyncOnceAsync(source, cancellationToken: Token);
         Assert.Equal((2, 2), (second.Rows, second.Accepted));
-        Assert.Equal(["2", "5"], sink.Calls);
-        Assert.Equal("Changed body", sink.Documents["5"].Text);
+        Assert.Equal(["articles/2", "articles/5"], sink.Calls);
+        Assert.Equal("Changed body", sink.Documents["articles/5"].Text);
 
         // A crash between ingest and mark: the sink dies on the second row of a page. The mark stays before the
         // page, so the next pass reads the whole page again instead of skipping its rows.
@@ -53,12 +56,12 @@ public class TableSyncTests(ServersFixture servers)
         sink.Calls.Clear();
         sink.FailOnCall = 2;
         await Assert.ThrowsAsync<InvalidOperationException>(() => service.SyncOnceAsync(source, cancellationToken: Token));
-        Assert.Equal(["1", "3"], sink.Calls);
+        Assert.Equal(["articles/1", "articles/3"], sink.Calls);
         sink.FailOnCall = null;
         var retried = await service.SyncOnceAsync(source, cancellationToken: Token);
         Assert.Equal((3, 3), (retried.Rows, retried.Accepted));
-        Assert.Equal(["1", "3", "1", "3", "6"], sink.Calls);
-        Assert.Equal("Body of article 6!", sink.Documents["6"].Text);
+        Assert.Equal(["articles/1", "articles/3", "articles/1", "articles/3", "articles/6"], sink.Calls);
+        Assert.Equal("Body of article 6!", sink.Documents["articles/6"].Text);
     }
 
     [Fact]
@@ -74,7 +77,32 @@ public class TableSyncTests(ServersFixture servers)
         var pass = await service.SyncOnceAsync(source, checkDeletes: true, cancellationToken: Token);
 
         Assert.Equal(2, pass.Deleted);
-        Assert.Equal(["1", "3", "5", "other"], sink.Documents.Keys.Order());
+        Assert.Equal(["articles/1", "articles/3", "articles/5", "other"], sink.Documents.Keys.Order());
+    }
+
+    [Fact]
+    public async Task Documents_an_earlier_version_stored_under_bare_keys_are_read_again_under_the_source_prefix_and_the_bare_ones_deleted()
+    {
+        var (source, service, sink, sourceDb) = await SetUpAsync(pageSize: 2);
+        await using var _ = sourceDb;
+        await ExecuteAsync(sourceDb, "INSERT INTO articles (id, body, updated_at) SELECT i, 'text ' || i, now() - interval '1 hour' FROM generate_series(1, 3) i");
+        await service.SyncOnceAsync(source, cancellationToken: Token);
+        // What an earlier version left: the mark past every row, the documents under the bare keys; and a posted document.
+        sink.Documents.Clear();
+        foreach (var key in new[] { "1", "2", "3" })
+        {
+            sink.Documents[key] = new IncomingDocument(key, null, "text " + key, "articles", "{}");
+        }
+
+        sink.Documents["posted"] = new IncomingDocument("posted", null, "posted by hand", "elsewhere", "{}");
+        sink.Calls.Clear();
+        var upgraded = _newProcess!();
+
+        var pass = await upgraded.SyncOnceAsync(source, cancellationToken: Token);
+
+        Assert.Equal((3, 3, 3), (pass.Rows, pass.Accepted, pass.Deleted));
+        Assert.Equal(["articles/1", "articles/2", "articles/3", "posted"], sink.Documents.Keys.Order());
+        Assert.Equal(0, (await upgraded.SyncOnceAsync(source, cancellationToken: Token)).Rows);
     }
 
     [Fact]
@@ -98,10 +126,10 @@ public class TableSyncTests(ServersFixture servers)
         });
         using var http = new HttpClient { BaseAddress = ingest.Url };
 
-        var status = await PollAsync(http, "/documents/1");
+        var status = await PollAsync(http, "/documents/articles/1");
         Assert.Equal(("Sync", 1), (status.GetProperty("title").GetString(), status.GetProperty("chunks").GetProperty("total").GetInt32()));
         await ExecuteAsync(sourceDb.DataSource, "INSERT INTO articles (id, body, updated_at) VALUES (2, 'A second row.', now() - interval '1 minute')");
-        Assert.Equal(1, (await PollAsync(http, "/documents/2")).GetProperty("chunks").GetProperty("total").GetInt32());
+        Assert.Equal(1, (await PollAsync(http, "/documents/articles/2")).GetProperty("chunks").GetProperty("total").GetInt32());
         await servers.PurgeChunkQueueAsync();
     }
 
@@ -117,7 +145,9 @@ public class TableSyncTests(ServersFixture servers)
         };
         options.Validate("articles");
         var sink = new RecordingSink();
-        var service = new TableSyncService(new Dictionary<string, TableSyncOptions> { ["articles"] = options }, _ => sink, vectorStore, NullLogger<TableSyncService>.Instance);
+        TableSyncService NewProcess() => new(new Dictionary<string, TableSyncOptions> { ["articles"] = options }, _ => sink, vectorStore, NullLogger<TableSyncService>.Instance);
+        _newProcess = NewProcess;
+        var service = NewProcess();
         return ("articles", service, sink, source.DataSource);
     }
 

@@ -127,6 +127,22 @@ public class UploadTests(IngestApiFixture fixture) : IClassFixture<IngestApiFixt
         Assert.Equal(("Given title", "wiki", """{"team": "search"}"""), (reader.GetString(0), reader.GetString(1), reader.GetString(2)));
     }
 
+    [Fact]
+    public async Task An_upload_without_an_id_is_keyed_by_its_file_name_so_uploading_it_again_replaces_it()
+    {
+        var before = await fixture.DocumentCountAsync();
+        var content = "# Same file\n\nUploaded twice without an id."u8.ToArray();
+
+        using var first = await UploadAsync("same-file.md", content, "text/markdown", id: null);
+        using var second = await UploadAsync("same-file.md", content, "text/markdown", id: null);
+
+        Assert.Equal(HttpStatusCode.Accepted, first.StatusCode);
+        Assert.Equal(HttpStatusCode.Accepted, second.StatusCode);
+        var answers = new[] { await first.Content.ReadFromJsonAsync<JsonElement>(Token), await second.Content.ReadFromJsonAsync<JsonElement>(Token) };
+        Assert.All(answers, a => Assert.Equal("same-file.md", a.GetProperty("id").GetString()));
+        Assert.Equal(before + 1, await fixture.DocumentCountAsync());
+    }
+
     public static TheoryData<string, string, string?, int, string> Refused() => new()
     {
         { "corrupt DOCX", "report.docx", null, 422, "report.docx could not be read as DOCX" },
@@ -156,7 +172,7 @@ public class UploadTests(IngestApiFixture fixture) : IClassFixture<IngestApiFixt
         Assert.Equal(before, await fixture.DocumentCountAsync());
     }
 
-    private async Task<HttpResponseMessage> UploadAsync(string fileName, byte[] content, string? contentType, string id, params (string Name, string Value)[] fields)
+    private async Task<HttpResponseMessage> UploadAsync(string fileName, byte[] content, string? contentType, string? id, params (string Name, string Value)[] fields)
     {
         using var form = new MultipartFormDataContent();
         var file = new ByteArrayContent(content);
@@ -166,7 +182,11 @@ public class UploadTests(IngestApiFixture fixture) : IClassFixture<IngestApiFixt
         }
 
         form.Add(file, "file", fileName);
-        form.Add(new StringContent(id), "id");
+        if (id is not null)
+        {
+            form.Add(new StringContent(id), "id");
+        }
+
         foreach (var (name, value) in fields)
         {
             form.Add(new StringContent(value), name);
