@@ -14,6 +14,9 @@ public static class ServiceResourceExtensions
     public static IResourceBuilder<ProjectResource> WithServices(this IResourceBuilder<ProjectResource> project,
         InfrastructureResources infrastructure, AppHostSettings settings, bool messaging, bool embeddings)
     {
+        // Only ConnectionStrings__{name}: the services read nothing else, and deploy/k8s gives nothing else
+        // (Aspire 13 also injects {NAME}_HOST, _PORT, _PASSWORD, _URI... by default).
+        project.WithReferenceEnvironment(ReferenceEnvironmentInjectionFlags.ConnectionString);
         project.WithReference(infrastructure.VectorDb).WaitFor(infrastructure.VectorDb);
         if (messaging)
         {

@@ -1,3 +1,4 @@
+using Scalar.AspNetCore;
 using VectorPipeline.Embeddings;
 using VectorPipeline.Ingest.Apis;
 using VectorPipeline.Ingest.Extensions;
@@ -16,6 +17,7 @@ app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseApiSecurity();
 app.MapDefaultEndpoints();
+app.MapScalarApiReference().AllowAnonymous(); // /scalar/v1: the interactive API reference over /openapi/v1.json
 app.MapDocumentsApi();
 app.MapModelsApi();
 app.MapStatusApi();

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Scalar.AspNetCore;
 using VectorPipeline.Embeddings;
 using VectorPipeline.Search.Apis;
 using VectorPipeline.Search.Extensions;
@@ -19,6 +20,7 @@ app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseApiSecurity();
 app.MapDefaultEndpoints();
+app.MapScalarApiReference().AllowAnonymous(); // /scalar/v1: the interactive API reference over /openapi/v1.json
 app.MapSearchApi();
 app.MapContextApi();
 app.MapRetrievalApi();

@@ -11,24 +11,12 @@ using VectorPipeline.VectorStore;
 namespace VectorPipeline.DeploymentTests;
 
 /// <summary>
-/// The configuration AppHost hands each project is exactly what the service reads. AppHost does not build
-/// here (Aspire packages do not restore), so its Program.cs is read as text; the services' side is the
-/// real binding code, fed with values in the formats Aspire 13.5 produces.
+/// The services' side of the AppHost contract: the real binding code, fed with connection strings in the formats
+/// the AppHost's resources produce (both infrastructure kinds give the same shapes). What the AppHost hands each
+/// project is checked on its real manifest in <see cref="AppHostManifestTests"/>.
 /// </summary>
 public sealed partial class AppHostContractTests
 {
-    private static readonly AppHostModel AppHost = AppHostModel.Parse(Repository.Read("AppHost", "Program.cs"));
-
-    public static TheoryData<string> Services => [.. Repository.ServiceProjects.Keys];
-
-    [Fact]
-    public void AppHost_compiles_the_same_names_file_as_the_services()
-    {
-        var project = Repository.Read("AppHost", "AppHost.csproj");
-        Assert.Contains(@"<Compile Include=""..\ResourceNames\ResourceNames.cs""", project, StringComparison.Ordinal);
-        Assert.True(File.Exists(Repository.Path("ResourceNames", "ResourceNames.cs")));
-    }
-
     [Fact]
     public void Services_read_the_shared_connection_string_names()
     {
@@ -43,78 +31,6 @@ public sealed partial class AppHostContractTests
             var source = File.ReadAllText(file);
             Assert.DoesNotMatch(ConnectionStringLiteral(), source);
             Assert.Contains("ResourceNames.", source, StringComparison.Ordinal);
-        }
-    }
-
-    [Fact]
-    public void AppHost_names_every_resource_through_the_shared_names()
-    {
-        Assert.Empty(AppHost.LiteralResourceNames);
-        Assert.Equal(
-            [ResourceNames.Postgres, ResourceNames.VectorDb, ResourceNames.Messaging, ResourceNames.Ollama, ResourceNames.Embeddings],
-            AppHost.Resources.Values.OrderBy(Order));
-        Assert.Equal(Repository.ServiceProjects.Keys.Order(), AppHost.Projects.Keys.Order());
-
-        static int Order(string name) => Array.IndexOf(
-            [ResourceNames.Postgres, ResourceNames.VectorDb, ResourceNames.Messaging, ResourceNames.Ollama, ResourceNames.Embeddings], name);
-    }
-
-    [Theory]
-    [MemberData(nameof(Services))]
-    public void Each_project_gets_exactly_the_connection_strings_its_service_reads(string service)
-    {
-        var project = AppHost.Projects[service];
-        Assert.Equal(Repository.ServiceProjects[service].Replace('.', '_'), project.ProjectType);
-        Assert.Equal(Repository.ConnectionStringsReadBy(service).Order(), project.References.Order());
-        // Each waits for what it references (the database exists, the broker accepts, the model is pulled).
-        Assert.Equal(project.References.Order(), project.WaitsFor.Order());
-    }
-
-    [Theory]
-    [MemberData(nameof(Services))]
-    public void Each_project_reports_health_on_a_path_ServiceDefaults_maps(string service)
-    {
-        var path = AppHost.Projects[service].HealthCheckPath;
-        Assert.Equal("/health", path);
-        Assert.Contains(path!, Repository.HealthPaths());
-    }
-
-    [Theory]
-    [MemberData(nameof(Services))]
-    public void Projects_that_embed_get_the_model_dimensions(string service)
-    {
-        Assert.Contains(ResourceNames.Embeddings, Repository.ConnectionStringsReadBy(service));
-        Assert.Contains(nameof(ConfigurationKeys.EmbeddingDimensions), AppHost.Projects[service].EnvironmentKeys);
-        Assert.Contains(OllamaEmbeddingModels.Default, OllamaEmbeddingModels.Dimensions.Keys);
-    }
-
-    [Fact]
-    public void Postgres_image_is_set_before_the_data_volume()
-    {
-        var statement = AppHost.Statements.Single(s => s.Contains(".AddPostgres(", StringComparison.Ordinal));
-        var image = statement.IndexOf(@".WithImage(""pgvector/pgvector"", ""pg17"")", StringComparison.Ordinal);
-        var volume = statement.IndexOf(".WithDataVolume()", StringComparison.Ordinal);
-        Assert.True(image >= 0 && volume > image, "WithImage(\"pgvector/pgvector\", \"pg17\") must come before WithDataVolume()");
-    }
-
-    [Fact]
-    public void No_service_reads_service_discovery_and_the_AppHost_gives_none()
-    {
-        // services__{name}__http__0 is what WithReference(project) injects; no service calls another.
-        foreach (var project in AppHost.Projects.Values)
-        {
-            Assert.DoesNotContain(project.References, AppHost.Projects.ContainsKey);
-        }
-
-        foreach (var folder in Repository.ServiceProjects.Values.Append("ServiceDefaults"))
-        {
-            foreach (var file in Directory.EnumerateFiles(Repository.Path(folder), "*.cs", SearchOption.AllDirectories)
-                         .Where(f => !f.Contains("/obj/", StringComparison.Ordinal) && !f.Contains("/bin/", StringComparison.Ordinal)))
-            {
-                var source = File.ReadAllText(file);
-                Assert.DoesNotContain("services__", source, StringComparison.Ordinal);
-                Assert.DoesNotContain("AddServiceDiscovery", source, StringComparison.Ordinal);
-            }
         }
     }
 
@@ -139,6 +55,23 @@ public sealed partial class AppHostContractTests
         Assert.True(source.Contains("AddEnvironmentVariableDetector()", StringComparison.Ordinal)
             || source.Contains($"\"{ConfigurationKeys.OtelResourceAttributes}\"", StringComparison.Ordinal),
             $"ServiceDefaults does not read {ConfigurationKeys.OtelResourceAttributes}");
+    }
+
+    [Fact]
+    public void No_service_reads_service_discovery()
+    {
+        // services__{name}__http__0 is what WithReference(project) injects; no service calls another
+        // (AppHostManifestTests checks that the manifest gives none).
+        foreach (var folder in Repository.ServiceProjects.Values.Append("ServiceDefaults"))
+        {
+            foreach (var file in Directory.EnumerateFiles(Repository.Path(folder), "*.cs", SearchOption.AllDirectories)
+                         .Where(f => !f.Contains("/obj/", StringComparison.Ordinal) && !f.Contains("/bin/", StringComparison.Ordinal)))
+            {
+                var source = File.ReadAllText(file);
+                Assert.DoesNotContain("services__", source, StringComparison.Ordinal);
+                Assert.DoesNotContain("AddServiceDiscovery", source, StringComparison.Ordinal);
+            }
+        }
     }
 
     [Fact]
@@ -205,79 +138,3 @@ public sealed partial class AppHostContractTests
     [GeneratedRegex("""GetConnectionString\(\s*"[^"]*"\s*\)""")]
     private static partial Regex ConnectionStringLiteral();
 }
-
-/// <summary>What AppHost/Program.cs declares, read from its text.</summary>
-internal sealed partial record AppHostModel(
-    IReadOnlyList<string> Statements,
-    IReadOnlyDictionary<string, string> Resources,
-    IReadOnlyDictionary<string, AppHostProject> Projects,
-    IReadOnlyList<string> LiteralResourceNames)
-{
-    public static AppHostModel Parse(string source)
-    {
-        var code = LineComment().Replace(source, "");
-        var statements = code.Split(';').Select(s => Whitespace().Replace(s, " ").Trim()).Where(s => s.Length > 0).ToList();
-        var variables = new Dictionary<string, string>(StringComparer.Ordinal);
-        var projects = new Dictionary<string, AppHostProject>(StringComparer.Ordinal);
-        foreach (var statement in statements)
-        {
-            if (ResourceDeclaration().Match(statement) is { Success: true } resource)
-            {
-                variables[resource.Groups[1].Value] = NameOf(resource.Groups[2].Value);
-            }
-            else if (ProjectDeclaration().Match(statement) is { Success: true } project)
-            {
-                string Resolve(string variable) => variables.TryGetValue(variable, out var name) ? name : variable;
-                projects[NameOf(project.Groups[2].Value)] = new AppHostProject(
-                    project.Groups[1].Value,
-                    WithReference().Matches(statement).Select(m => Resolve(m.Groups[1].Value)).ToHashSet(StringComparer.Ordinal),
-                    WaitFor().Matches(statement).Select(m => Resolve(m.Groups[1].Value)).ToHashSet(StringComparer.Ordinal),
-                    WithEnvironment().Matches(statement).Select(m => m.Groups[1].Value).ToHashSet(StringComparer.Ordinal),
-                    WithHttpHealthCheck().Match(statement) is { Success: true } health ? health.Groups[1].Value : null);
-            }
-        }
-
-        return new AppHostModel(statements, variables, projects,
-            LiteralName().Matches(code).Select(m => m.Value).ToList());
-    }
-
-    private static string NameOf(string constant) =>
-        typeof(ResourceNames).GetField(constant)?.GetRawConstantValue() as string
-        ?? throw new InvalidOperationException($"ResourceNames.{constant} does not exist.");
-
-    [GeneratedRegex(@"//[^\n]*")]
-    private static partial Regex LineComment();
-
-    [GeneratedRegex(@"\s+")]
-    private static partial Regex Whitespace();
-
-    [GeneratedRegex(@"^var (\w+) = \w+ ?\. ?Add(?:Postgres|Database|RabbitMQ|Ollama|Model)\(ResourceNames\.(\w+)")]
-    private static partial Regex ResourceDeclaration();
-
-    [GeneratedRegex(@"^builder ?\. ?AddProject<Projects\.(\w+)>\(ResourceNames\.(\w+)\)")]
-    private static partial Regex ProjectDeclaration();
-
-    [GeneratedRegex(@"\.WithReference\((\w+)\)")]
-    private static partial Regex WithReference();
-
-    [GeneratedRegex(@"\.WaitFor\((\w+)\)")]
-    private static partial Regex WaitFor();
-
-    [GeneratedRegex(@"\.WithEnvironment\(ConfigurationKeys\.(\w+)")]
-    private static partial Regex WithEnvironment();
-
-    [GeneratedRegex("""\.WithHttpHealthCheck\("([^"]+)"\)""")]
-    private static partial Regex WithHttpHealthCheck();
-
-    /// <summary>A resource or project named by a string literal instead of a <see cref="ResourceNames"/> constant.</summary>
-    [GeneratedRegex(@"\.(?:AddPostgres|AddDatabase|AddRabbitMQ|AddOllama|AddModel|AddProject<[\w.]+>)\(\s*""")]
-    private static partial Regex LiteralName();
-}
-
-/// <summary>One <c>AddProject</c> of AppHost/Program.cs.</summary>
-internal sealed record AppHostProject(
-    string ProjectType,
-    IReadOnlySet<string> References,
-    IReadOnlySet<string> WaitsFor,
-    IReadOnlySet<string> EnvironmentKeys,
-    string? HealthCheckPath);

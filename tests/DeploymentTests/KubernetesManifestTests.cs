@@ -205,7 +205,7 @@ public sealed partial class KubernetesManifestTests
         Assert.Equal(["ollama", "pull", (string)embeddings["Model"]], pull);
     }
 
-    private static Dictionary<object, object> Container(Kustomize k, string service) =>
+    internal static Dictionary<object, object> Container(Kustomize k, string service) =>
         Yaml.Map(k.Single("Deployment", service), "spec", "template", "spec", "containers", 0);
 
     private static Dictionary<object, object> PodLabels(Kustomize k, string deployment) =>
@@ -218,7 +218,7 @@ public sealed partial class KubernetesManifestTests
         select ($"{kind} {Yaml.Str(document, "metadata", "name")}", container);
 
     /// <summary>The variables a service's container gets: envFrom ConfigMaps and Secrets, then env (which wins).</summary>
-    private static Dictionary<string, (string Value, bool FromSecret)> Environment(Kustomize k, string service)
+    internal static Dictionary<string, (string Value, bool FromSecret)> Environment(Kustomize k, string service)
     {
         var container = Container(k, service);
         var result = new Dictionary<string, (string, bool)>(StringComparer.Ordinal);
