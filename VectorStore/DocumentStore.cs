@@ -22,7 +22,22 @@ public sealed record DocumentToStore(string Id, string? Title, string? Source, s
 
     /// <summary>The tenant the document belongs to; empty (the default) = the default tenant. See <see cref="DocumentKey"/>.</summary>
     public string Tenant { get; init; } = "";
+
+    /// <summary>
+    /// Tokens of each chunk's embedded text as the primary model counts them (prefix and special tokens included), same
+    /// count and order as <see cref="Chunks"/>; null where the model's tokenizer is not known. Stored as <c>chunks.tokens</c>.
+    /// </summary>
+    public IReadOnlyList<int>? ChunkTokens { get; init; }
+
+    /// <summary>Most tokens the model takes per text; a chunk with more is cut there, recorded as <c>chunks.truncated_at</c>. Null = unknown.</summary>
+    public int? TokenLimit { get; init; }
 }
+
+/// <summary>A chunk longer than its model takes: the model saw only its first <paramref name="KeptTokens"/> tokens.</summary>
+/// <param name="ChunkOrdinal">Position of the chunk in its document.</param>
+/// <param name="Tokens">Tokens of the chunk's embedded text (prefix and special tokens included).</param>
+/// <param name="KeptTokens">Where the model cut it (its maximum sequence length).</param>
+public sealed record TruncatedChunk(int ChunkOrdinal, int Tokens, int KeptTokens);
 
 /// <summary>A stored chunk's key and position.</summary>
 /// <param name="Id">Primary key, carried by the <c>EmbedChunk</c> message.</param>
@@ -57,6 +72,9 @@ public sealed record EmbeddingError(int ChunkOrdinal, string Error, DateTimeOffs
 /// <param name="Errors">The most recent embedding errors of chunks still without an embedding (at most 20).</param>
 public sealed record DocumentState(string Id, string? Title, ChunkCounts Chunks, DateTimeOffset UpdatedAt, IReadOnlyList<EmbeddingError> Errors)
 {
+    /// <summary>Chunks the primary model cuts because they are longer than it takes (at most 20, in document order); empty when none.</summary>
+    public IReadOnlyList<TruncatedChunk> Truncated { get; init; } = [];
+
     /// <summary>
     /// <c>ready</c> when every chunk is embedded; <c>failed</c> when every chunk is either embedded or
     /// failed and at least one failed; <c>embedding</c> once some chunk is done; otherwise <c>queued</c>.
@@ -140,6 +158,11 @@ public sealed class DocumentStore(NpgsqlDataSource dataSource)
             throw new ArgumentException($"EmbedTexts has {embedTexts.Count} texts for {document.Chunks.Count} chunks.", nameof(document));
         }
 
+        if (document.ChunkTokens is { } chunkTokens && chunkTokens.Count != document.Chunks.Count)
+        {
+            throw new ArgumentException($"ChunkTokens has {chunkTokens.Count} counts for {document.Chunks.Count} chunks.", nameof(document));
+        }
+
         for (var ordinal = 0; ordinal < document.Chunks.Count; ordinal++)
         {
             var embedText = document.EmbedTexts?[ordinal] is { } rendered && rendered != document.Chunks[ordinal] ? rendered : null;
@@ -174,9 +197,9 @@ public sealed class DocumentStore(NpgsqlDataSource dataSource)
         if (added.Count > 0)
         {
             await using var insert = new NpgsqlCommand("""
-                INSERT INTO chunks (document_id, ordinal, text, content_hash, embed_text)
-                SELECT $1, t.ordinal, t.text, t.content_hash, t.embed_text
-                  FROM unnest($2::integer[], $3::text[], $4::bytea[], $5::text[]) AS t (ordinal, text, content_hash, embed_text)
+                INSERT INTO chunks (document_id, ordinal, text, content_hash, embed_text, tokens, truncated_at)
+                SELECT $1, t.ordinal, t.text, t.content_hash, t.embed_text, t.tokens, CASE WHEN t.tokens > $7 THEN $7 END
+                  FROM unnest($2::integer[], $3::text[], $4::bytea[], $5::text[], $6::integer[]) AS t (ordinal, text, content_hash, embed_text, tokens)
                 RETURNING id, ordinal
                 """, connection, transaction);
             insert.Parameters.AddWithValue(storedId);
@@ -184,6 +207,8 @@ public sealed class DocumentStore(NpgsqlDataSource dataSource)
             insert.Parameters.AddWithValue(added.Select(a => a.Text).ToArray());
             insert.Parameters.AddWithValue(added.Select(a => a.Hash).ToArray());
             insert.Parameters.AddWithValue(NpgsqlDbType.Array | NpgsqlDbType.Text, added.Select(a => a.EmbedText).ToArray());
+            insert.Parameters.AddWithValue(NpgsqlDbType.Array | NpgsqlDbType.Integer, added.Select(a => (int?)document.ChunkTokens?[a.Ordinal]).ToArray());
+            insert.Parameters.AddWithValue(NpgsqlDbType.Integer, (object?)document.TokenLimit ?? DBNull.Value);
             await using var reader = await insert.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
@@ -309,7 +334,20 @@ public sealed class DocumentStore(NpgsqlDataSource dataSource)
             }
         }
 
-        return new DocumentState(id, title, new ChunkCounts(total, embedded, failed), updatedAt, errors);
+        var truncated = new List<TruncatedChunk>();
+        await using (var command = new NpgsqlCommand("""
+            SELECT ordinal, tokens, truncated_at FROM chunks WHERE document_id = $1 AND truncated_at IS NOT NULL ORDER BY ordinal LIMIT 20
+            """, connection))
+        {
+            command.Parameters.AddWithValue(key);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                truncated.Add(new TruncatedChunk(reader.GetInt32(0), reader.GetInt32(1), reader.GetInt32(2)));
+            }
+        }
+
+        return new DocumentState(id, title, new ChunkCounts(total, embedded, failed), updatedAt, errors) { Truncated = truncated };
     }
 
     /// <summary>Deletes the default tenant's document <paramref name="id"/>; see <see cref="DeleteAsync(string, string, CancellationToken)"/>.</summary>

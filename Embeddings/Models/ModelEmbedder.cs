@@ -63,6 +63,14 @@ public sealed class ModelEmbedder
     /// <summary>Text put before each chunk.</summary>
     public string DocumentPrefix { get; }
 
+    /// <summary>
+    /// The model's own tokenizer where this process knows it (the <c>onnx</c> provider), else null (a server's
+    /// tokenizer is not known here: sizes are estimated from characters). Reads only the vocabulary, never the model.
+    /// </summary>
+    public Onnx.OnnxTokenizer? Tokenizer => Provider == Onnx.OnnxModelDefinition.ProviderName
+        ? Generator.GetService<Onnx.OnnxEmbeddingGenerator>()?.Tokenizer
+        : null;
+
     /// <summary>The provider's generator, already batching, validating and L2-normalising.</summary>
     public IEmbeddingGenerator<string, Embedding<float>> Generator => _generator.Value;
 

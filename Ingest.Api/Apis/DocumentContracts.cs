@@ -38,4 +38,12 @@ public sealed record DocumentErrorResponse(int Chunk, string Error, DateTimeOffs
 /// <param name="Model">The active embedding model the counts are for, <c>{name}@{dimensions}</c>; null before any model is registered.</param>
 /// <param name="UpdatedAt">Last time the document was posted.</param>
 /// <param name="Errors">Recent embedding errors, present only when some chunk failed.</param>
-public sealed record DocumentStatusResponse(string Id, string? Title, string Status, ChunkCountsResponse Chunks, string? Model, DateTimeOffset UpdatedAt, IReadOnlyList<DocumentErrorResponse>? Errors);
+/// <param name="Truncated">Chunks longer than the primary model takes, which it cut (at most 20); present only when some chunk was cut.</param>
+public sealed record DocumentStatusResponse(string Id, string? Title, string Status, ChunkCountsResponse Chunks, string? Model, DateTimeOffset UpdatedAt,
+    IReadOnlyList<DocumentErrorResponse>? Errors, IReadOnlyList<TruncatedChunkResponse>? Truncated = null);
+
+/// <summary>A chunk the embedding model cut: it has <paramref name="Tokens"/> tokens and the model saw the first <paramref name="KeptTokens"/>.</summary>
+/// <param name="Chunk">The chunk's 0-based position in the document.</param>
+/// <param name="Tokens">Tokens of the chunk's embedded text in the model's tokenizer (document prefix, [CLS] and [SEP] included).</param>
+/// <param name="KeptTokens">Tokens the model saw (its maximum sequence length).</param>
+public sealed record TruncatedChunkResponse(int Chunk, int Tokens, int KeptTokens);

@@ -27,5 +27,6 @@ internal static class DocumentRoutes
         new ChunkCountsResponse(state.Chunks.Total, state.Chunks.Embedded, state.Chunks.Failed),
         model?.Key,
         state.UpdatedAt,
-        state.Errors.Count == 0 ? null : state.Errors.Select(e => new DocumentErrorResponse(e.ChunkOrdinal, e.Error, e.OccurredAt)).ToList());
+        state.Errors.Count == 0 ? null : state.Errors.Select(e => new DocumentErrorResponse(e.ChunkOrdinal, e.Error, e.OccurredAt)).ToList(),
+        state.Truncated.Count == 0 ? null : state.Truncated.Select(t => new TruncatedChunkResponse(t.ChunkOrdinal, t.Tokens, t.KeptTokens)).ToList());
 }

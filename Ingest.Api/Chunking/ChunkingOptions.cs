@@ -15,6 +15,17 @@ public sealed class ChunkingOptions
     public int OverlapChars { get; set; } = 150;
 
     /// <summary>
+    /// Largest chunk in the primary model's tokens, 8..100000, where its tokenizer is known (the <c>onnx</c> provider);
+    /// then it replaces <see cref="MaxChunkChars"/>. Null (default): 256, or less if the model takes fewer (its maximum
+    /// sequence length less <c>[CLS]</c>, <c>[SEP]</c> and the document prefix), so that no chunk is cut. A larger value
+    /// is allowed; the model then cuts such chunks and each records it (<c>GET /documents/{id}</c>, <c>truncated</c>).
+    /// </summary>
+    public int? MaxChunkTokens { get; set; }
+
+    /// <summary>Tokens of the previous chunk's end repeated at the start of the next, 0..MaxChunkTokens/2; null (default): 15% of the chunk limit.</summary>
+    public int? OverlapTokens { get; set; }
+
+    /// <summary>
     /// What is embedded for each chunk (see <see cref="ChunkTemplate"/>): <c>{chunk}</c> (the default) or, for
     /// example, <c>"{title}\n\n{chunk}"</c>. Environment form <c>Chunking__Template</c>.
     /// </summary>
@@ -32,6 +43,16 @@ public sealed class ChunkingOptions
         if (OverlapChars < 0 || OverlapChars > MaxChunkChars / 2)
         {
             throw new ArgumentOutOfRangeException(nameof(OverlapChars), OverlapChars, "Chunking:OverlapChars must be between 0 and half of Chunking:MaxChunkChars.");
+        }
+
+        if (MaxChunkTokens is < 8 or > 100_000)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxChunkTokens), MaxChunkTokens, "Chunking:MaxChunkTokens must be between 8 and 100000.");
+        }
+
+        if (OverlapTokens is { } overlap && (overlap < 0 || (MaxChunkTokens is { } max && overlap > max / 2)))
+        {
+            throw new ArgumentOutOfRangeException(nameof(OverlapTokens), OverlapTokens, "Chunking:OverlapTokens must be between 0 and half of Chunking:MaxChunkTokens.");
         }
 
         _ = new ChunkTemplate(Template);

@@ -3,12 +3,15 @@ using System.Text.RegularExpressions;
 namespace VectorPipeline.Ingest.Chunking;
 
 /// <summary>
-/// Splits text into chunks of at most <see cref="ChunkingOptions.MaxChunkChars"/> characters, trying
+/// Splits text into chunks of at most a limit, trying
 /// coarse boundaries first and finer ones only for the parts that are still too long (the recursive
 /// character splitting popularised by LangChain): Markdown sections (a heading line starts one, outside
 /// fenced code), then paragraphs (blank lines), then sentences, then words. Neighbouring pieces are packed
-/// into one chunk while they fit, and each new chunk starts with up to
-/// <see cref="ChunkingOptions.OverlapChars"/> characters of whole words from the end of the previous one.
+/// into one chunk while they fit, and each new chunk starts with whole words from the end of the previous one, up to
+/// the overlap. Limit and overlap are in the embedding model's tokens when its tokenizer is known
+/// (<see cref="ChunkingOptions.MaxChunkTokens"/>, <see cref="ChunkingOptions.OverlapTokens"/>), so that no chunk is
+/// longer than the model takes; otherwise in characters (<see cref="ChunkingOptions.MaxChunkChars"/>,
+/// <see cref="ChunkingOptions.OverlapChars"/>).
 /// Guarantees: no chunk is cut inside a word; a heading is never the last line of a chunk (it stays with the
 /// text of its section); chunks are trimmed and never empty.
 /// </summary>
@@ -19,17 +22,50 @@ public sealed partial class RecursiveTextSplitter
     private const int SentenceLevel = 2;
     private const int WordLevel = 3;
 
-    private readonly int _maxChars;
-    private readonly int _overlapChars;
+    // Characters one unit can stand for at most, to bound the overlap search: 1 for characters; a word piece is
+    // rarely longer than 20 characters.
+    private int MaxCharsPerUnit => Unit == "tokens" ? 20 : 1;
 
-    /// <summary>Creates a splitter.</summary>
+    private readonly int _max;
+    private readonly int _overlap;
+    private readonly Func<string, int> _measure;
+
+    /// <summary>Creates a splitter that measures in characters (UTF-16 code units).</summary>
     /// <exception cref="ArgumentOutOfRangeException">Options out of range (see <see cref="ChunkingOptions.Validate"/>).</exception>
     public RecursiveTextSplitter(ChunkingOptions options)
     {
         options.Validate();
-        _maxChars = options.MaxChunkChars;
-        _overlapChars = options.OverlapChars;
+        _max = options.MaxChunkChars;
+        _overlap = options.OverlapChars;
+        _measure = static text => text.Length;
+        Unit = "characters";
     }
+
+    /// <summary>Creates a splitter that measures in a model's tokens.</summary>
+    /// <param name="maxTokens">Largest chunk in tokens, ≥ 8.</param>
+    /// <param name="overlapTokens">Tokens of whole words repeated from the previous chunk, 0..maxTokens / 2.</param>
+    /// <param name="countTokens">The model's token count of a piece of text, without special tokens; additive over pieces split at white space (WordPiece is).</param>
+    /// <exception cref="ArgumentOutOfRangeException">A limit is out of range.</exception>
+    public RecursiveTextSplitter(int maxTokens, int overlapTokens, Func<string, int> countTokens)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxTokens, 8);
+        ArgumentOutOfRangeException.ThrowIfNegative(overlapTokens);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(overlapTokens, maxTokens / 2);
+        ArgumentNullException.ThrowIfNull(countTokens);
+        _max = maxTokens;
+        _overlap = overlapTokens;
+        _measure = countTokens;
+        Unit = "tokens";
+    }
+
+    /// <summary>What the limits count: <c>characters</c> or <c>tokens</c>.</summary>
+    public string Unit { get; }
+
+    /// <summary>Largest chunk, in <see cref="Unit"/>.</summary>
+    public int MaxChunk => _max;
+
+    /// <summary>Overlap between neighbouring chunks, in <see cref="Unit"/>.</summary>
+    public int Overlap => _overlap;
 
     /// <summary>Splits <paramref name="text"/> into chunks in document order; an empty or blank text gives none.</summary>
     public IReadOnlyList<string> Split(string text)
@@ -43,7 +79,7 @@ public sealed partial class RecursiveTextSplitter
 
     private void SplitInto(string text, int level, List<string> chunks)
     {
-        if (text.Length <= _maxChars || level > WordLevel)
+        if (level > WordLevel || _measure(text) <= _max)
         {
             AddChunk(text, chunks);
             return;
@@ -70,6 +106,7 @@ public sealed partial class RecursiveTextSplitter
     private void Pack(List<string> pieces, int level, List<string> chunks)
     {
         var window = new System.Text.StringBuilder();
+        var windowSize = 0;
         var hasNewText = false;
 
         void Emit()
@@ -81,40 +118,46 @@ public sealed partial class RecursiveTextSplitter
 
             var text = window.ToString();
             AddChunk(text, chunks);
-            window.Clear().Append(OverlapTail(text));
+            var tail = OverlapTail(text);
+            window.Clear().Append(tail);
+            windowSize = tail.Length == 0 ? 0 : _measure(tail);
             hasNewText = false;
         }
 
         foreach (var piece in pieces)
         {
-            if (piece.Length > _maxChars)
+            var size = _measure(piece);
+            if (size > _max)
             {
                 Emit();
                 window.Clear();
+                windowSize = 0;
                 SplitInto(piece, level + 1, chunks);
                 continue;
             }
 
-            if (window.Length + piece.Length > _maxChars)
+            if (windowSize + size > _max)
             {
                 Emit();
-                if (window.Length + piece.Length > _maxChars)
+                if (windowSize + size > _max)
                 {
                     window.Clear();
+                    windowSize = 0;
                 }
             }
 
             window.Append(piece);
+            windowSize += size;
             hasNewText = true;
         }
 
         Emit();
     }
 
-    // The longest end of the text that starts at a word and whose trimmed length fits the overlap budget.
+    // The longest end of the text that starts at a word and whose trimmed size fits the overlap budget.
     private string OverlapTail(string text)
     {
-        if (_overlapChars == 0)
+        if (_overlap == 0)
         {
             return "";
         }
@@ -126,10 +169,15 @@ public sealed partial class RecursiveTextSplitter
         }
 
         var best = end;
-        for (var start = end - 1; start > 0 && end - start <= _overlapChars; start--)
+        for (var start = end - 1; start > 0 && end - start <= _overlap * MaxCharsPerUnit; start--)
         {
             if (char.IsWhiteSpace(text[start - 1]) && !char.IsWhiteSpace(text[start]))
             {
+                if (_measure(text[start..end]) > _overlap)
+                {
+                    break;
+                }
+
                 best = start;
             }
         }

@@ -25,7 +25,7 @@ public sealed record IngestOutcome(string Id, UpsertResult Stored, string? Publi
 /// (<see cref="ChunkTemplate"/>), reconcile the stored chunks by content hash and commit in the tenant, then publish one <see cref="EmbedChunk"/> per chunk that needs an embedding.
 /// </summary>
 public sealed class DocumentIngestor(
-    RecursiveTextSplitter splitter, ChunkTemplate template, DocumentStore documents, IPublishEndpoint publisher,
+    ModelChunking chunking, ChunkTemplate template, DocumentStore documents, IPublishEndpoint publisher,
     Microsoft.Extensions.Options.IOptions<DeliveryOptions> delivery, ILogger<DocumentIngestor> logger)
 {
     /// <summary>Stores the document and queues its chunks.</summary>
@@ -35,13 +35,16 @@ public sealed class DocumentIngestor(
     public async Task<IngestOutcome> IngestAsync(string tenant, PostDocumentRequest request, CancellationToken cancellationToken)
     {
         var id = request.Id ?? Guid.CreateVersion7().ToString("n");
-        var chunks = splitter.Split(request.Text!);
+        var chunks = chunking.Splitter.Split(request.Text!);
         var metadata = request.Metadata is { ValueKind: JsonValueKind.Object } m ? m.GetRawText() : "{}";
+        var embedTexts = template.IsChunkOnly ? null : template.Render(request.Title, request.Source, chunks);
         var stored = await documents.UpsertAsync(
             new DocumentToStore(id, request.Title, request.Source, metadata, chunks)
             {
                 Tenant = tenant,
-                EmbedTexts = template.IsChunkOnly ? null : template.Render(request.Title, request.Source, chunks),
+                EmbedTexts = embedTexts,
+                ChunkTokens = chunking.Count(embedTexts ?? chunks),
+                TokenLimit = chunking.TokenLimit,
             },
             cancellationToken);
         IngestMetrics.TagDocument(id, stored.Chunks.Count, stored.ChunksToEmbed.Count);

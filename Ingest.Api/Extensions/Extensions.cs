@@ -30,7 +30,9 @@ public static class Extensions
         builder.Services.AddSingleton<DocumentRequestReader>();
         builder.Services.AddSingleton<UploadReader>();
         builder.Services.AddScoped<DocumentIngestor>();
-        builder.Services.AddSingleton(services => new RecursiveTextSplitter(services.GetRequiredService<IOptions<ChunkingOptions>>().Value));
+        builder.Services.AddSingleton(services => new ModelChunking(
+            services.GetRequiredService<IOptions<ChunkingOptions>>().Value, services.GetRequiredService<Embeddings.Models.EmbeddingModelCatalog>().Primary));
+        builder.Services.AddSingleton(services => services.GetRequiredService<ModelChunking>().Splitter);
         builder.Services.AddSingleton(services => new ChunkTemplate(services.GetRequiredService<IOptions<ChunkingOptions>>().Value.Template));
         builder.Services.AddOptions<BackfillOptions>().BindConfiguration(BackfillOptions.SectionName)
             .Validate(o => { o.Validate(); return true; }).ValidateOnStart();

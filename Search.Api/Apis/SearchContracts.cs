@@ -23,7 +23,7 @@ namespace VectorPipeline.Search.Apis;
 /// capped at the index's lists; <c>Search:IvfflatProbes</c>, else √lists, by default. Ignored for HNSW models.
 /// </param>
 /// <param name="RrfK">Hybrid: the reciprocal rank fusion constant k, 1..1000; 60 by default.</param>
-/// <param name="Weights">Hybrid: weight of each list in the fusion; 1 and 1 by default.</param>
+/// <param name="Weights">Hybrid: weight of each list in the fusion; by default <c>Search:HybridVectorWeight</c> (1) and <c>Search:HybridKeywordWeight</c> (0.05).</param>
 /// <param name="Mmr">
 /// Vector and hybrid: diversify the results by maximal marginal relevance (see <see cref="MmrParameters"/>);
 /// absent: plain relevance order. Refused (400 <c>mmr</c>) in keyword mode, which has no vectors to compare.

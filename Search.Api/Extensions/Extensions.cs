@@ -19,6 +19,8 @@ public static class Extensions
                 "Search:EfSearch, Search:MaxTopK and Search:HybridCandidates must be between 1 and 1000, Search:MaxQueryChars at least 1.")
             .Validate(o => o.IvfflatProbes is null or (>= 1 and <= VectorStore.Indexing.VectorIndexSettings.MaxIvfFlatLists),
                 "Search:IvfflatProbes must be between 1 and 32768 when set.")
+            .Validate(o => o.HybridVectorWeight is >= 0 and <= 100 && o.HybridKeywordWeight is >= 0 and <= 100 && o.HybridVectorWeight + o.HybridKeywordWeight > 0,
+                "Search:HybridVectorWeight and Search:HybridKeywordWeight must be between 0 and 100 and not both 0.")
             .ValidateOnStart();
         builder.Services.AddSingleton<SearchService>();
         builder.Services.AddProblemDetails();

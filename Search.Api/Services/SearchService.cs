@@ -130,7 +130,7 @@ public sealed class SearchService(EmbeddingModelCatalog catalog, EmbeddingModelS
             new VectorSearchOptions(IncludeEmbeddings: mmr is not null, Probes: probes), cancellationToken);
         var textHits = await search.KeywordSearchAsync(settings.TextSearchConfiguration, request.Query!, candidates, null, filter, cancellationToken);
         var fused = HybridFusion.Fuse(vectorHits, textHits, request.RrfK ?? HybridFusion.DefaultK,
-            request.Weights?.Vector ?? 1, request.Weights?.Keyword ?? 1, fuseTo);
+            request.Weights?.Vector ?? settings.HybridVectorWeight, request.Weights?.Keyword ?? settings.HybridKeywordWeight, fuseTo);
         if (request.MinScore is { } minScore)
         {
             fused = fused.Where(h => h.Score >= minScore).ToList();

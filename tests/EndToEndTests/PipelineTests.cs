@@ -45,7 +45,7 @@ public sealed partial class PipelineTests
         {
             ["ConnectionStrings__vectordb"] = postgres.ConnectionString(),
             ["ConnectionStrings__messaging"] = rabbit.ConnectionString,
-            // The primary model is the built-in onnx and hashing ones; every service also knows the next model, as
+            // The primary model is the built-in hashing one; every service also knows the next model, as
             // after the configuration roll-out that precedes a model change.
             ["Embedding__Models__next__Provider"] = "http",
             ["Embedding__Models__next__Endpoint"] = modelServer.BaseAddress.ToString(),

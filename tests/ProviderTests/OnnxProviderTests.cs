@@ -208,4 +208,82 @@ public sealed class OnnxProviderTests
         Assert.Equal("Represent this sentence for searching relevant passages: ", Embeddings.Models.KnownModelPrefixes.For(Arctic).Query);
         Assert.Single(await Embed(generator, "hello"));
     }
+
+    [Fact]
+    public async Task A_paraphrase_that_shares_no_content_word_with_its_passage_finds_it_first()
+    {
+        string[] passages =
+        [
+            "The physician prescribed antibiotics to treat the bacterial infection.",
+            "Quarterly revenue of the company rose by ten percent.",
+            "The stadium in Santa Clara hosted the championship match.",
+            "Heavy rainfall caused the river to flood several villages.",
+            "The recipe calls for flour, butter and two eggs.",
+        ];
+        (string Query, int Passage)[] questions =
+        [
+            ("Which doctor gave medicine for a germ illness?", 0),
+            ("Where did the football final take place?", 2),
+            ("What made water overflow and inundate towns?", 3),
+        ];
+        string[] functionWords = ["the", "a", "to", "of", "in", "for", "and", "by", "which", "where", "what", "did"];
+        foreach (var (query, passage) in questions)
+        {
+            var shared = Words(query).Intersect(Words(passages[passage])).Except(functionWords);
+            Assert.Empty(shared);
+        }
+
+        var catalog = Embeddings.Models.EmbeddingModelCatalog.FromConfiguration(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build(), NullLoggerFactory.Instance);
+        var hashing = new Embeddings.Hashing.HashingEmbeddingGenerator();
+        var documents = await catalog.Primary.EmbedDocumentsAsync(passages, TestContext.Current.CancellationToken);
+        var lexicalFirst = 0;
+        foreach (var (query, passage) in questions)
+        {
+            var q = await catalog.Primary.EmbedQueryAsync(query, TestContext.Current.CancellationToken);
+            var best = Enumerable.Range(0, passages.Length).MaxBy(i => VectorMath.CosineSimilarity(q.Span, documents[i].Span));
+            Assert.True(best == passage, $"{catalog.Primary.Key}: '{query}' found '{passages[best]}'");
+            var h = hashing.Embed(query);
+            lexicalFirst += Enumerable.Range(0, passages.Length).MaxBy(i => VectorMath.CosineSimilarity(h, hashing.Embed(passages[i]))) == passage ? 1 : 0;
+        }
+
+        // The lexical embedder has no shared word to go by: it does not find them all.
+        Assert.True(lexicalFirst < questions.Length, $"the hashing embedder found {lexicalFirst} of {questions.Length}");
+
+        static IEnumerable<string> Words(string text) =>
+            System.Text.RegularExpressions.Regex.Matches(text.ToLowerInvariant(), "[a-z]+").Select(m => m.Value);
+    }
+
+    [Fact]
+    public async Task Texts_of_similar_length_are_run_together_so_that_less_of_each_run_is_padding()
+    {
+        // Passages and questions mixed as a worker receives them: long and short alternate.
+        var passages = Enumerable.Range(0, 16).Select(i => string.Join(' ', Enumerable.Repeat($"The Broncos defeated the Panthers in game {i} at Levi's Stadium.", 1 + i % 8))).ToArray();
+        var texts = passages.SelectMany((p, i) => new[] { p, $"Who won game {i}?" }).ToArray();
+        var definition = OnnxModelDefinition.Resolve(new EmbeddingModelOptions { Provider = "onnx", Model = MiniLm }, "Embedding");
+        var tokenizer = OnnxModelSession.GetTokenizer(definition);
+        var lengths = texts.Select(t => tokenizer.Encode(t, out _).Length).ToArray();
+        static long Padded(IEnumerable<int> runLengths, int runSize) =>
+            runLengths.Chunk(runSize).Sum(run => (long)run.Max() * run.Length);
+
+        var arrival = Padded(lengths, 8);
+        var sorted = Padded(lengths.Order(), 8);
+        var real = lengths.Sum();
+
+        using var generator = Create(MiniLm, o => o.Onnx.RunBatchSize = 8);
+        await Embed(generator, "warm up");
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        foreach (var run in texts.Chunk(8))
+        {
+            await Embed(generator, run); // each call sorts only within its own 8: arrival order
+        }
+
+        var arrivalSeconds = watch.Elapsed.TotalSeconds;
+        watch.Restart();
+        await Embed(generator, texts); // one call: sorted across all 32
+        var sortedSeconds = watch.Elapsed.TotalSeconds;
+        TestContext.Current.TestOutputHelper?.WriteLine(
+            $"{texts.Length} texts, {real} real tokens: padded to {arrival} in arrival order ({texts.Length / arrivalSeconds:F1} texts/s), to {sorted} sorted by length ({texts.Length / sortedSeconds:F1} texts/s)");
+        Assert.True(sorted < arrival * 0.75, $"sorted runs hold {sorted} tokens, arrival-order runs {arrival}");
+        Assert.True(sorted < real * 1.4, $"sorted runs hold {sorted} tokens for {real} real ones");
+    }
 }
