@@ -67,7 +67,8 @@ public static class StatusApi
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             loggerFactory.CreateLogger(typeof(StatusApi)).LogWarning(ex, "Could not read the depth of queue {Queue}", EmbedChunk.QueueName);
-            queueError = $"RabbitMQ could not be asked: {ex.Message}";
+            // The exception's message may name the broker's address: it goes to the log, not to the answer.
+            queueError = $"RabbitMQ could not be asked ({ex.GetType().Name}); see Ingest.Api's log.";
         }
 
         var active = await models.GetActiveAsync(cancellationToken);

@@ -22,7 +22,8 @@ namespace VectorPipeline.ServiceDefaults.Security;
 public static class SecurityExtensions
 {
     /// <summary>
-    /// Registers authentication, authorization, rate limiting and <see cref="BadRequestExceptionHandler"/>.
+    /// Registers authentication, authorization, rate limiting, <see cref="BadRequestExceptionHandler"/> and the browser
+    /// policy (<see cref="BrowserPolicy.AddBrowserPolicy{TBuilder}"/>).
     /// Reads <c>Auth</c> (<see cref="AuthOptions"/>) and <c>RateLimit</c> (<see cref="RateLimitOptions"/>) now.
     /// </summary>
     /// <exception cref="InvalidOperationException">A key setting is invalid, or no key is configured outside Development without <c>Auth:Mode=none</c>.</exception>
@@ -83,12 +84,14 @@ public static class SecurityExtensions
 
         builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
         builder.Services.AddExceptionHandler<BadRequestExceptionHandler>();
+        builder.AddBrowserPolicy();
         return builder;
     }
 
     /// <summary>
-    /// Adds authentication, the rate limiter (after authentication, so that it can partition by key) and
-    /// authorization to the pipeline, and logs the authentication mode: a warning when keys are not required.
+    /// Adds the browser policy (<see cref="BrowserPolicy"/>: <c>nosniff</c>, CORS only when configured), authentication,
+    /// the rate limiter (after authentication, so that it can partition by key) and authorization to the pipeline, and
+    /// logs the authentication mode: a warning when keys are not required.
     /// Call after <c>UseExceptionHandler</c> and <c>UseStatusCodePages</c>.
     /// </summary>
     public static WebApplication UseApiSecurity(this WebApplication app)
@@ -112,6 +115,7 @@ public static class SecurityExtensions
             logger.LogWarning("Rate limiting is off (RateLimit:PermitLimit = 0).");
         }
 
+        app.UseBrowserPolicy();
         app.UseAuthentication();
         app.UseRateLimiter();
         app.UseAuthorization();

@@ -468,6 +468,83 @@ public class TenantTests(SecuredServicesFixture fixture) : IClassFixture<Secured
     }
 }
 
+/// <summary>Object-level authorization: every endpoint that takes an id answers only for the caller's tenant, or the caller's role.</summary>
+[Collection(ServersFixture.BrokerCollection)]
+public class ObjectAuthorizationTests(SecuredServicesFixture fixture) : IClassFixture<SecuredServicesFixture>
+{
+    [Fact]
+    public async Task Every_endpoint_that_takes_a_document_id_answers_for_the_callers_tenant_only()
+    {
+        var ingest = fixture.Ingest.Url;
+        const string a = SecuredServicesFixture.TenantAKey, b = SecuredServicesFixture.TenantBKey;
+        Assert.Equal(HttpStatusCode.Accepted, (await Api.SendAsync(ingest, HttpMethod.Post, "/documents", a, Api.Json(new { id = "owned/by-a", title = "A's", text = "Owned by tenant alpha." }))).Status);
+        // A's chunk failed (no worker runs here), so that a retry would have something to requeue.
+        await using (var dataSource = NpgsqlDataSource.Create(fixture.Database))
+        await using (var fail = dataSource.CreateCommand("""
+            INSERT INTO embedding_errors (chunk_id, model_id, error)
+            SELECT c.id, m.id, 'forced' FROM chunks c JOIN documents d ON d.id = c.document_id, embedding_models m
+             WHERE d.tenant = 'a' AND d.id = 'a' || E'\x1f' || 'owned/by-a' AND m.active
+            """))
+        {
+            await fail.ExecuteNonQueryAsync(TestContext.Current.CancellationToken);
+        }
+
+        foreach (var (method, path) in new[]
+        {
+            ("GET", "/documents/owned/by-a"), ("GET", "/documents/owned%2Fby-a"), ("DELETE", "/documents/owned/by-a"),
+            ("POST", "/documents/owned/by-a/retry"), ("GET", "/documents/owned/by-a/events"),
+        })
+        {
+            var (code, problem, response) = await Api.SendAsync(ingest, new HttpMethod(method), path, b);
+            Assert.True(code == HttpStatusCode.NotFound, $"{method} {path} with tenant b's key: {(int)code} {problem}");
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        }
+
+        // Retry-all in B's tenant requeues none of A's failed chunks.
+        var (all, retried, _) = await Api.SendAsync(ingest, HttpMethod.Post, "/documents/retry-failed", b);
+        Assert.Equal(HttpStatusCode.Accepted, all);
+        Assert.Equal(0, retried.GetProperty("queued").GetInt32());
+        // B's batch line with A's id makes B's own document; A's keeps its title and its failure.
+        var line = new StringContent("""{"id":"owned/by-a","title":"B's","text":"Written by tenant beta."}""" + "\n", Encoding.UTF8, "application/x-ndjson");
+        Assert.Equal(HttpStatusCode.OK, (await Api.SendAsync(ingest, HttpMethod.Post, "/documents/batch", b, line)).Status);
+        var (aGet, aState, _) = await Api.SendAsync(ingest, HttpMethod.Get, "/documents/owned/by-a", a);
+        Assert.Equal(HttpStatusCode.OK, aGet);
+        Assert.Equal(("A's", "failed"), (aState.GetProperty("title").GetString(), aState.GetProperty("status").GetString()));
+        Assert.Equal("B's", (await Api.SendAsync(ingest, HttpMethod.Get, "/documents/owned/by-a", b)).Body.GetProperty("title").GetString());
+
+        // A's own retry works: the endpoints do answer for the owner.
+        Assert.Equal(HttpStatusCode.Accepted, (await Api.SendAsync(ingest, HttpMethod.Post, "/documents/owned/by-a/retry", a)).Status);
+        Assert.Equal(HttpStatusCode.NoContent, (await Api.SendAsync(ingest, HttpMethod.Delete, "/documents/owned/by-a", b)).Status);
+        Assert.Equal(HttpStatusCode.NoContent, (await Api.SendAsync(ingest, HttpMethod.Delete, "/documents/owned/by-a", a)).Status);
+    }
+
+    [Fact]
+    public async Task Model_endpoints_are_for_administrators_only()
+    {
+        var ingest = fixture.Ingest.Url;
+        var (listed, models, _) = await Api.SendAsync(ingest, HttpMethod.Get, "/models", SecuredServicesFixture.AdminKey);
+        Assert.Equal(HttpStatusCode.OK, listed);
+        var key = Uri.EscapeDataString(models[0].GetProperty("key").GetString()!);
+
+        foreach (var tenantKey in new[] { SecuredServicesFixture.TenantAKey, SecuredServicesFixture.TenantBKey, SecuredServicesFixture.SearchOnlyKey })
+        {
+            foreach (var (method, path) in new[]
+            {
+                ("GET", "/models"), ("GET", $"/models/{key}"), ("POST", $"/models/{key}/backfill"), ("POST", $"/models/{key}/activate"),
+                ("POST", $"/models/{key}/reindex"), ("DELETE", $"/models/{key}"), ("GET", "/status"),
+            })
+            {
+                var (code, problem, _) = await Api.SendAsync(ingest, new HttpMethod(method), path, tenantKey);
+                Assert.True(code == HttpStatusCode.Forbidden, $"{method} {path}: {(int)code} {problem}");
+            }
+        }
+
+        var (after, model, _) = await Api.SendAsync(ingest, HttpMethod.Get, $"/models/{key}", SecuredServicesFixture.AdminKey);
+        Assert.Equal(HttpStatusCode.OK, after);
+        Assert.Equal(models[0].GetProperty("status").GetString(), model.GetProperty("status").GetString());
+    }
+}
+
 [Collection(ServersFixture.BrokerCollection)]
 public class RateLimitTests(ServersFixture servers)
 {
