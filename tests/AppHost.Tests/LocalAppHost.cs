@@ -1,6 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
-using VectorPipeline.Embeddings.Offline;
+using VectorPipeline.Embeddings.Hashing;
 using VectorPipeline.TestServers;
 
 namespace VectorPipeline.AppHost.Tests;
@@ -29,7 +29,7 @@ public sealed class LocalAppHost : IDisposable
             $"--Parameters:messaging-port={MessagingPort}",
             $"--Parameters:messaging-management-port={ManagementPort}",
             $"--Parameters:embed-worker-replicas={workerReplicas}",
-            $"--Parameters:embedding-provider={OfflineEmbeddingGenerator.ProviderName}",
+            $"--Parameters:embedding-provider={HashingEmbeddingGenerator.ProviderName}",
         ];
     }
 
