@@ -49,8 +49,8 @@ public sealed class EmbeddingServerHealthCheck : IHealthCheck, IDisposable
         _probeUri = _provider switch
         {
             CustomHttpEmbeddingGenerator.ProviderName => new Uri(ProviderHttp.BaseAddress(options.Endpoint, nameof(options)), CustomHttpEmbeddingGenerator.HealthPath),
-            OllamaEmbeddingGenerator.ProviderName => new Uri(ProviderHttp.BaseAddress(options.Endpoint, nameof(options)), "api/version"),
-            OpenAIEmbeddingGenerator.ProviderName or OfflineEmbeddingGenerator.ProviderName => null,
+            OllamaProvider.ProviderName => new Uri(ProviderHttp.BaseAddress(options.Endpoint, nameof(options)), OllamaProvider.VersionPath),
+            OpenAIProvider.ProviderName or OfflineEmbeddingGenerator.ProviderName => null,
             _ => throw new ArgumentException($"Unknown embedding provider '{_provider}'.", nameof(options)),
         };
         if (_probeUri is not null)
@@ -76,7 +76,7 @@ public sealed class EmbeddingServerHealthCheck : IHealthCheck, IDisposable
         };
         if (_probeUri is null)
         {
-            return _provider == OpenAIEmbeddingGenerator.ProviderName
+            return _provider == OpenAIProvider.ProviderName
                 ? HealthCheckResult.Healthy("not probed", data)
                 : HealthCheckResult.Healthy("built-in offline embedder", data);
         }
@@ -103,7 +103,7 @@ public sealed class EmbeddingServerHealthCheck : IHealthCheck, IDisposable
             }
 
             return HealthCheckResult.Healthy(
-                _provider == OllamaEmbeddingGenerator.ProviderName && OllamaVersion(body) is { } version ? $"Ollama {version}" : $"{describe} answered {(int)response.StatusCode}",
+                _provider == OllamaProvider.ProviderName && OllamaVersion(body) is { } version ? $"Ollama {version}" : $"{describe} answered {(int)response.StatusCode}",
                 data);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)

@@ -35,7 +35,7 @@ public sealed class CircuitBreakerTests
 
         Assert.NotNull(open);
         var attemptsWhenOpen = server.Attempts;
-        Assert.InRange(attemptsWhenOpen, EmbeddingResilienceHandler.CircuitMinimumThroughput, 15);
+        Assert.InRange(attemptsWhenOpen, EmbeddingHttpClient.CircuitMinimumThroughput, 15);
         Assert.Null(open.StatusCode);
         Assert.Contains("circuit breaker is open", open.Message);
         Assert.Matches(@"for another \d+(\.\d)? s", open.Message);

@@ -60,7 +60,8 @@ public sealed class ProviderContractTests
             case "openai":
                 Assert.Equal(Model, root.GetProperty("model").GetString());
                 Assert.Equal(["alpha", "beta"], root.GetProperty("input").EnumerateArray().Select(e => e.GetString()));
-                Assert.Equal("float", root.GetProperty("encoding_format").GetString());
+                // The OpenAI client asks for base64 (4 bytes per float instead of a decimal text) and decodes it.
+                Assert.Equal("base64", root.GetProperty("encoding_format").GetString());
                 Assert.False(root.TryGetProperty("dimensions", out _), "dimensions is sent only with SendDimensions");
                 break;
             default:
