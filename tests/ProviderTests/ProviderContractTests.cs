@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using VectorPipeline.Embeddings;
 using VectorPipeline.Embeddings.Providers.CustomHttp;
 using VectorPipeline.TestServers;
@@ -163,7 +164,7 @@ public sealed class ProviderContractTests
     {
         await using var server = await FakeEmbeddingServer.StartAsync(64);
         server.EnqueueFault(FakeFault.Status(500));
-        var logs = new ListLoggerProvider();
+        var logs = new FakeLoggerProvider();
         using var generator = Create(Options(provider, server), logs);
         var texts = Texts(3);
 
@@ -172,7 +173,7 @@ public sealed class ProviderContractTests
         AssertMatchesOffline(texts, embeddings, 64);
         Assert.Equal(2, server.Attempts);
         Assert.Equal(1, server.Requests);
-        var warning = Assert.Single(logs.Entries, e => e.Level == LogLevel.Warning);
+        var warning = Assert.Single(logs.Collector.GetSnapshot(), e => e.Level == LogLevel.Warning);
         Assert.Contains(provider, warning.Message);
         Assert.Contains(Model, warning.Message);
         Assert.Contains("500", warning.Message);
