@@ -11,15 +11,13 @@ using VectorPipeline.Embeddings.Providers.OpenAI;
 namespace VectorPipeline.Embeddings;
 
 /// <summary>
-/// Builds the embedding generator of one model: the provider (<see cref="HashingEmbeddingGenerator"/>,
-/// <see cref="OllamaEmbeddingGenerator"/>, <see cref="OpenAIEmbeddingGenerator"/> or
-/// <see cref="CustomHttpEmbeddingGenerator"/>), wrapped as
-/// <see cref="ValidatingEmbeddingGenerator"/>(<see cref="BatchingEmbeddingGenerator"/>(provider)). HTTP providers get
-/// their own <see cref="HttpClient"/>: a <see cref="SocketsHttpHandler"/> (pooled connections renewed every
-/// <see cref="PooledConnectionLifetime"/>, so DNS changes are seen) behind an <see cref="EmbeddingResilienceHandler"/>
-/// (retry, circuit breaker, attempt timeout), with <see cref="HttpClient.BaseAddress"/> = the endpoint and no overall
-/// <see cref="HttpClient.Timeout"/> (the attempt timeout and the caller's cancellation token bound a call). Disposing
-/// the returned generator disposes that client.
+/// Builds the embedding generator of one model: the provider (the in-process ONNX model (<see cref="OnnxModelDefinition"/>), <see cref="HashingEmbeddingGenerator"/>,
+/// OllamaSharp's client (<see cref="OllamaProvider"/>), the OpenAI client (<see cref="OpenAIProvider"/>) or
+/// <see cref="CustomHttpEmbeddingGenerator"/>), wrapped as OpenTelemetry(<see cref="EmbeddingTelemetry"/>(
+/// <see cref="ValidatingEmbeddingGenerator"/>(<see cref="BatchingEmbeddingGenerator"/>(provider)))): Microsoft.Extensions.AI's
+/// <c>UseOpenTelemetry()</c> makes one <c>embeddings {model}</c> span per call with the GenAI semantic conventions. HTTP
+/// providers get their own <see cref="HttpClient"/> from <see cref="EmbeddingHttpClient.Create"/> (retry, circuit
+/// breaker, attempt and total timeouts). Disposing the returned generator disposes that client.
 /// </summary>
 public static class EmbeddingGeneratorFactory
 {
@@ -28,10 +26,7 @@ public static class EmbeddingGeneratorFactory
 
     /// <summary>Provider names <see cref="Create(EmbeddingModelOptions, ILoggerFactory, TimeProvider?)"/> accepts.</summary>
     public static readonly IReadOnlyList<string> Providers =
-        [OnnxModelDefinition.ProviderName, HashingEmbeddingGenerator.ProviderName, OllamaEmbeddingGenerator.ProviderName, OpenAIEmbeddingGenerator.ProviderName, CustomHttpEmbeddingGenerator.ProviderName];
-
-    /// <summary>How long a pooled connection lives before it is replaced: 2 minutes.</summary>
-    public static readonly TimeSpan PooledConnectionLifetime = TimeSpan.FromMinutes(2);
+        [OnnxModelDefinition.ProviderName, HashingEmbeddingGenerator.ProviderName, OllamaProvider.ProviderName, OpenAIProvider.ProviderName, CustomHttpEmbeddingGenerator.ProviderName];
 
     /// <summary>Logger category of retry and circuit-breaker events.</summary>
     public const string LoggerCategory = "VectorPipeline.Embeddings.Resilience";
@@ -55,7 +50,7 @@ public static class EmbeddingGeneratorFactory
     /// <see cref="EmbeddingModelOptions.Provider"/> lower-case, one of <c>hashing</c>, <c>ollama</c>, <c>openai</c>, <c>http</c>.
     /// <c>hashing</c>: Model null or <c>hashing-ngram-v1</c>, Dimensions 16..2000 (384 when null); Endpoint ignored.
     /// Others: Model required, Dimensions 1..2000 required, Endpoint an absolute http(s) URL. Ranges:
-    /// MaxBatchItems 1..2048, MaxBatchChars 1..10,000,000, MaxBatchTokens null or 1..10,000,000, TimeoutSeconds 1..600,
+    /// MaxBatchItems 1..2048, MaxBatchChars 1..10,000,000, MaxBatchTokens null or 1..10,000,000, TimeoutSeconds 1..600, TotalTimeoutSeconds TimeoutSeconds..3600,
     /// MaxRetries 0..10, RetryBaseDelayMs 1..60,000, BreakDurationSeconds 1..3600; ApiKey and KeepAlive without line breaks.
     /// </param>
     /// <param name="settingsPrefix">Configuration path named in messages, for example <c>Embedding</c> or <c>Embedding:Models:next</c>.</param>
@@ -87,29 +82,23 @@ public static class EmbeddingGeneratorFactory
         }
         else
         {
-            var resilience = new EmbeddingResilienceHandler(
-                provider, model, options, loggerFactory.CreateLogger(LoggerCategory), timeProvider,
-                new SocketsHttpHandler
-                {
-                    PooledConnectionLifetime = PooledConnectionLifetime,
-                    ConnectTimeout = TimeSpan.FromSeconds(options.TimeoutSeconds),
-                    AutomaticDecompression = System.Net.DecompressionMethods.All,
-                });
-            var httpClient = new HttpClient(resilience, disposeHandler: true)
-            {
-                BaseAddress = endpoint,
-                Timeout = Timeout.InfiniteTimeSpan,
-            };
+            // The custom provider reads error answers itself (a 404 of /batch_embed means "use /embed").
+            var httpClient = EmbeddingHttpClient.Create(provider, model, options, endpoint!, throwOnErrorStatus: provider != CustomHttpEmbeddingGenerator.ProviderName,
+                loggerFactory.CreateLogger(LoggerCategory), timeProvider, OpenAIProvider.ProtocolHandler(provider, model));
             inner = provider switch
             {
-                OllamaEmbeddingGenerator.ProviderName => new OllamaEmbeddingGenerator(httpClient, options, disposeHttpClient: true),
-                OpenAIEmbeddingGenerator.ProviderName => new OpenAIEmbeddingGenerator(httpClient, options, disposeHttpClient: true),
+                OllamaProvider.ProviderName => OllamaProvider.Create(httpClient, options),
+                OpenAIProvider.ProviderName => OpenAIProvider.Create(httpClient, options),
                 _ => new CustomHttpEmbeddingGenerator(httpClient, options, disposeHttpClient: true),
             };
         }
 
         var batching = new BatchingEmbeddingGenerator(inner, options.MaxBatchItems, options.MaxBatchChars, options.MaxBatchTokens, countTokens);
-        return new ValidatingEmbeddingGenerator(batching, provider, model, dimensions, endpoint);
+        return new ValidatingEmbeddingGenerator(batching, provider, model, dimensions, endpoint).AsBuilder()
+            // The first layer added is the outermost: the span, then the layer that tags it.
+            .UseOpenTelemetry(loggerFactory, EmbeddingTelemetry.SourceName)
+            .Use(inner => new EmbeddingTelemetry(inner))
+            .Build();
     }
 
     /// <summary>Checks every setting; returns provider, model, dimensions and the normalised endpoint (null for hashing and onnx).</summary>
@@ -130,6 +119,7 @@ public static class EmbeddingGeneratorFactory
         }
 
         Range(prefix, nameof(options.TimeoutSeconds), options.TimeoutSeconds, 1, 600);
+        Range(prefix, nameof(options.TotalTimeoutSeconds), options.TotalTimeoutSeconds, options.TimeoutSeconds, 3600);
         Range(prefix, nameof(options.MaxRetries), options.MaxRetries, 0, 10);
         Range(prefix, nameof(options.RetryBaseDelayMs), options.RetryBaseDelayMs, 1, 60_000);
         Range(prefix, nameof(options.BreakDurationSeconds), options.BreakDurationSeconds, 1, 3600);
@@ -174,8 +164,8 @@ public static class EmbeddingGeneratorFactory
         Uri endpoint;
         try
         {
-            endpoint = provider == OpenAIEmbeddingGenerator.ProviderName
-                ? OpenAIEmbeddingGenerator.ApiBase(options.Endpoint)
+            endpoint = provider == OpenAIProvider.ProviderName
+                ? OpenAIProvider.ApiBase(options.Endpoint)
                 : ProviderHttp.BaseAddress(options.Endpoint, nameof(options.Endpoint));
         }
         catch (ArgumentException)

@@ -58,6 +58,9 @@ public sealed class EmbeddingModelOptions
     /// <summary>Time limit of one HTTP attempt, in seconds, 1..600; 30 by default.</summary>
     public int TimeoutSeconds { get; set; } = 30;
 
+    /// <summary>Time limit of one call, all attempts and the waits between them, in seconds, TimeoutSeconds..3600; 300 by default.</summary>
+    public int TotalTimeoutSeconds { get; set; } = 300;
+
     /// <summary>Retries of a failed request (429, 5xx, timeout, connection error), 0..10; 4 by default.</summary>
     public int MaxRetries { get; set; } = 4;
 

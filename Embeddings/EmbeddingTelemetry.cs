@@ -4,14 +4,17 @@ using Microsoft.Extensions.AI;
 namespace VectorPipeline.Embeddings;
 
 /// <summary>
-/// The spans of embedding calls: one per <see cref="Models.ModelEmbedder.EmbedDocumentsAsync"/> (chunks, Embed.Worker)
-/// and per <see cref="Models.ModelEmbedder.EmbedQueryAsync"/> (a query, Search.Api), named and tagged after the
-/// OpenTelemetry GenAI conventions: <c>embeddings {model}</c>, kind Client; the provider's HTTP requests (when it has
-/// a server) are its children.
+/// What VectorPipeline adds to the <c>embeddings {model}</c> span that Microsoft.Extensions.AI's
+/// <c>UseOpenTelemetry()</c> makes around every embedding call (GenAI semantic conventions: <c>gen_ai.operation.name</c>
+/// <c>embeddings</c>, <c>gen_ai.request.model</c>, <c>gen_ai.provider.name</c>, <c>gen_ai.embeddings.dimension.count</c>,
+/// <c>gen_ai.usage.input_tokens</c>, <c>error.type</c>; kind Client; the provider's HTTP requests are its children):
+/// <see cref="InputKindTag"/> and <see cref="TextsTag"/>. This layer sits just inside that span (see
+/// <see cref="EmbeddingGeneratorFactory"/>) and takes the input kind from <see cref="For"/>'s options.
 /// </summary>
-public static class EmbeddingTelemetry
+public sealed class EmbeddingTelemetry(IEmbeddingGenerator<string, Embedding<float>> innerGenerator)
+    : DelegatingEmbeddingGenerator<string, Embedding<float>>(innerGenerator)
 {
-    /// <summary>Name of the ActivitySource (it starts with the <c>VectorPipeline</c> prefix every service traces).</summary>
+    /// <summary>Name of the ActivitySource and Meter of the spans and GenAI metrics (it starts with the <c>VectorPipeline</c> prefix every service exports).</summary>
     public const string SourceName = "VectorPipeline.Embeddings";
 
     /// <summary>Span attribute: <c>query</c> or <c>document</c>, what was embedded.</summary>
@@ -20,43 +23,31 @@ public static class EmbeddingTelemetry
     /// <summary>Span attribute: number of texts sent to the model in this call (all its requests together).</summary>
     public const string TextsTag = "vectorpipeline.embedding.texts";
 
-    internal static readonly ActivitySource Source = new(SourceName);
+    /// <summary>Options of a call that embeds chunks (<c>document</c>) or a query (<c>query</c>); a new instance each time.</summary>
+    public static EmbeddingGenerationOptions Input(bool query) => For(query ? "query" : "document");
 
-    /// <summary>Starts the span of one embedding call; null when nothing listens.</summary>
-    internal static Activity? Start(string provider, string model, int dimensions, string inputKind, int texts)
+    /// <summary>Options that name the input kind of a call for its span.</summary>
+    /// <param name="inputKind"><c>query</c> or <c>document</c>.</param>
+    public static EmbeddingGenerationOptions For(string inputKind) =>
+        new() { AdditionalProperties = new AdditionalPropertiesDictionary { [InputKindTag] = inputKind } };
+
+    /// <inheritdoc />
+    public override Task<GeneratedEmbeddings<Embedding<float>>> GenerateAsync(
+        IEnumerable<string> values, EmbeddingGenerationOptions? options = null, CancellationToken cancellationToken = default)
     {
-        var activity = Source.StartActivity($"embeddings {model}", ActivityKind.Client);
-        if (activity is { IsAllDataRequested: true })
+        if (Activity.Current is { Source.Name: SourceName, IsAllDataRequested: true } span)
         {
-            activity.SetTag("gen_ai.operation.name", "embeddings");
-            activity.SetTag("gen_ai.provider.name", provider);
-            activity.SetTag("gen_ai.request.model", model);
-            activity.SetTag("gen_ai.embeddings.dimension.count", dimensions);
-            activity.SetTag(InputKindTag, inputKind);
-            activity.SetTag(TextsTag, texts);
+            if (options?.AdditionalProperties?.TryGetValue(InputKindTag, out var kind) == true)
+            {
+                span.SetTag(InputKindTag, kind);
+            }
+
+            if (values is IReadOnlyCollection<string> texts)
+            {
+                span.SetTag(TextsTag, texts.Count);
+            }
         }
 
-        return activity;
-    }
-
-    /// <summary>Adds the token usage the provider reported, if any.</summary>
-    internal static void Succeeded(Activity? activity, UsageDetails? usage)
-    {
-        if (activity is not null && usage?.InputTokenCount is { } tokens)
-        {
-            activity.SetTag("gen_ai.usage.input_tokens", tokens);
-        }
-    }
-
-    /// <summary>Marks the span failed: status Error with the message, <c>error.type</c> = the exception type.</summary>
-    internal static void Failed(Activity? activity, Exception exception)
-    {
-        if (activity is null)
-        {
-            return;
-        }
-
-        activity.SetStatus(ActivityStatusCode.Error, exception.Message);
-        activity.SetTag("error.type", exception.GetType().FullName);
+        return base.GenerateAsync(values, options, cancellationToken);
     }
 }

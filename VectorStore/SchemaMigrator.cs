@@ -69,11 +69,9 @@ public sealed class SchemaMigrator(NpgsqlDataSource dataSource, ILogger<SchemaMi
                 count++;
             }
 
-            // Types created by a migration (vector) must be visible to connections opened from now on.
-            if (count > 0)
-            {
-                await connection.ReloadTypesAsync(cancellationToken);
-            }
+            // Types created by a migration (vector) must be visible to connections opened from now on; also when another
+            // process applied it, since this data source loaded its types with its first connection, possibly before.
+            await connection.ReloadTypesAsync(cancellationToken);
 
             return count;
         }

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 using Pgvector.Npgsql;
+using VectorPipeline.VectorStore.Indexing;
 using VectorPipeline.VectorStore.Search;
 
 namespace VectorPipeline.VectorStore;
@@ -31,6 +32,7 @@ public static class VectorStoreExtensions
 
         builder.AddNpgsqlDataSource(ConnectionStringName, configureDataSourceBuilder: ConfigureDataSource);
         builder.Services.AddSingleton<SchemaMigrator>();
+        builder.Services.AddSingleton<VectorIndexBuilder>();
         builder.Services.AddSingleton<EmbeddingModelStore>();
         builder.Services.AddSingleton<DocumentStore>();
         builder.Services.AddSingleton<EmbeddingStore>();

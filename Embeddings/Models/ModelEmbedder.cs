@@ -88,18 +88,8 @@ public sealed class ModelEmbedder
             return [];
         }
 
-        using var activity = EmbeddingTelemetry.Start(Provider, Name, Dimensions, "document", texts.Count);
-        try
-        {
-            var generated = await Generator.GenerateAsync(texts.Select(t => DocumentPrefix + t), cancellationToken: cancellationToken);
-            EmbeddingTelemetry.Succeeded(activity, generated.Usage);
-            return generated.Select(e => e.Vector).ToList();
-        }
-        catch (Exception ex)
-        {
-            EmbeddingTelemetry.Failed(activity, ex);
-            throw;
-        }
+        var generated = await Generator.GenerateAsync(texts.Select(t => DocumentPrefix + t).ToList(), EmbeddingTelemetry.Input(query: false), cancellationToken);
+        return generated.Select(e => e.Vector).ToList();
     }
 
     /// <summary>
@@ -110,17 +100,7 @@ public sealed class ModelEmbedder
     public async Task<ReadOnlyMemory<float>> EmbedQueryAsync(string query, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(query);
-        using var activity = EmbeddingTelemetry.Start(Provider, Name, Dimensions, "query", 1);
-        try
-        {
-            var generated = await Generator.GenerateAsync([QueryPrefix + query], cancellationToken: cancellationToken);
-            EmbeddingTelemetry.Succeeded(activity, generated.Usage);
-            return generated[0].Vector;
-        }
-        catch (Exception ex)
-        {
-            EmbeddingTelemetry.Failed(activity, ex);
-            throw;
-        }
+        var generated = await Generator.GenerateAsync([QueryPrefix + query], EmbeddingTelemetry.Input(query: true), cancellationToken);
+        return generated[0].Vector;
     }
 }

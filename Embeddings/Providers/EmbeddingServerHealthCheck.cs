@@ -49,8 +49,8 @@ public sealed class EmbeddingServerHealthCheck : IHealthCheck, IDisposable
         _probeUri = _provider switch
         {
             CustomHttpEmbeddingGenerator.ProviderName => new Uri(ProviderHttp.BaseAddress(options.Endpoint, nameof(options)), CustomHttpEmbeddingGenerator.HealthPath),
-            OllamaEmbeddingGenerator.ProviderName => new Uri(ProviderHttp.BaseAddress(options.Endpoint, nameof(options)), "api/version"),
-            OpenAIEmbeddingGenerator.ProviderName or HashingEmbeddingGenerator.ProviderName or Onnx.OnnxModelDefinition.ProviderName => null,
+            OllamaProvider.ProviderName => new Uri(ProviderHttp.BaseAddress(options.Endpoint, nameof(options)), OllamaProvider.VersionPath),
+            OpenAIProvider.ProviderName or HashingEmbeddingGenerator.ProviderName or Onnx.OnnxModelDefinition.ProviderName => null,
             _ => throw new ArgumentException($"Unknown embedding provider '{_provider}'.", nameof(options)),
         };
         if (_probeUri is not null)
@@ -78,7 +78,7 @@ public sealed class EmbeddingServerHealthCheck : IHealthCheck, IDisposable
         {
             return _provider switch
             {
-                OpenAIEmbeddingGenerator.ProviderName => HealthCheckResult.Healthy("not probed", data),
+                OpenAIProvider.ProviderName => HealthCheckResult.Healthy("not probed", data),
                 Onnx.OnnxModelDefinition.ProviderName => HealthCheckResult.Healthy("in-process ONNX model", data),
                 _ => HealthCheckResult.Healthy("built-in hashing embedder", data),
             };
@@ -106,7 +106,7 @@ public sealed class EmbeddingServerHealthCheck : IHealthCheck, IDisposable
             }
 
             return HealthCheckResult.Healthy(
-                _provider == OllamaEmbeddingGenerator.ProviderName && OllamaVersion(body) is { } version ? $"Ollama {version}" : $"{describe} answered {(int)response.StatusCode}",
+                _provider == OllamaProvider.ProviderName && OllamaVersion(body) is { } version ? $"Ollama {version}" : $"{describe} answered {(int)response.StatusCode}",
                 data);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)

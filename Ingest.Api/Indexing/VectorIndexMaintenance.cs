@@ -11,12 +11,13 @@ namespace VectorPipeline.Ingest.Indexing;
 /// <c>Embedding:IvfflatLists</c>): at start and every <see cref="VectorIndexOptions.CheckIntervalSeconds"/>,
 /// a model whose index was built with other settings, or whose IVFFlat lists no longer fit its row count,
 /// gets a new index built beside the old one and switched to without a pause in searches
-/// (<see cref="EmbeddingModelStore.RebuildIndexAsync(int, VectorIndexSettings, IndexBuild, string, CancellationToken)"/>). Runs in Ingest.Api, the service that administers
+/// (<see cref="VectorIndexBuilder.RebuildIndexAsync(int, VectorIndexSettings, IndexBuild, string, CancellationToken)"/>). Runs in Ingest.Api, the service that administers
 /// models, and in the background, so a long build never holds up start-up or health probes.
 /// </summary>
 public sealed partial class VectorIndexMaintenance(
     EmbeddingModelCatalog catalog,
     EmbeddingModelStore models,
+    VectorIndexBuilder indexes,
     IOptions<VectorIndexOptions> options,
     ILogger<VectorIndexMaintenance> logger) : BackgroundService
 {
@@ -33,7 +34,7 @@ public sealed partial class VectorIndexMaintenance(
     /// </summary>
     /// <exception cref="ArgumentException">The desired settings are out of range.</exception>
     public Task<IndexBuildOutcome> RebuildAsync(EmbeddingModel model, CancellationToken cancellationToken) =>
-        models.RebuildIndexAsync(model.Id, DesiredSettings(model), IndexBuild.Always, options.Value.BuildMemory, cancellationToken);
+        indexes.RebuildIndexAsync(model.Id, DesiredSettings(model), IndexBuild.Always, options.Value.BuildMemory, cancellationToken);
 
     /// <summary>One pass: every configured and registered model whose index is outdated is rebuilt, one at a time.</summary>
     /// <returns>Models whose index was rebuilt.</returns>
@@ -48,14 +49,14 @@ public sealed partial class VectorIndexMaintenance(
                 continue;
             }
 
-            var reason = await models.GetBuildReasonAsync(model, configured.Index, IndexBuild.WhenOutdated, cancellationToken);
+            var reason = await indexes.GetBuildReasonAsync(model, configured.Index, IndexBuild.WhenOutdated, cancellationToken);
             if (reason is null)
             {
                 continue;
             }
 
             LogRebuilding(model.Key, reason);
-            if (await models.RebuildIndexAsync(model.Id, configured.Index, IndexBuild.WhenOutdated, options.Value.BuildMemory, cancellationToken) == IndexBuildOutcome.Built)
+            if (await indexes.RebuildIndexAsync(model.Id, configured.Index, IndexBuild.WhenOutdated, options.Value.BuildMemory, cancellationToken) == IndexBuildOutcome.Built)
             {
                 rebuilt.Add(model);
             }

@@ -1,3 +1,4 @@
+using VectorPipeline.VectorStore.Indexing;
 namespace VectorPipeline.Ingest.Indexing;
 
 /// <summary>The <c>VectorIndex</c> configuration section (environment form <c>VectorIndex__CheckIntervalSeconds</c>).</summary>
@@ -33,7 +34,7 @@ public sealed class VectorIndexOptions
                 $"{SectionName}:{nameof(CheckIntervalSeconds)} must be between 10 and 86400.");
         }
 
-        if (BuildMemory is { } memory && !VectorPipeline.VectorStore.EmbeddingModelStore.IsMemorySize(memory))
+        if (BuildMemory is { } memory && !VectorIndexBuilder.IsMemorySize(memory))
         {
             throw new ArgumentOutOfRangeException(nameof(MaintenanceWorkMem), MaintenanceWorkMem,
                 $"{SectionName}:{nameof(MaintenanceWorkMem)} must be a PostgreSQL memory size such as 1GB or 512MB (units kB, MB, GB, TB), or empty for the server's setting.");

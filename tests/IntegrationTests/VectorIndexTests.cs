@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using VectorPipeline.TestServers;
@@ -27,7 +28,8 @@ public class VectorIndexTests(ServersFixture servers)
     {
         await using var dataSource = await NewStoreAsync();
         var distance = VectorIndexSettings.ParseDistance(distanceName);
-        var models = new EmbeddingModelStore(dataSource);
+        var indexes = new VectorIndexBuilder(dataSource);
+        var models = new EmbeddingModelStore(dataSource, indexes: indexes);
         var model = await models.EnsureAsync("http", "model-" + distanceName, Dimensions, new VectorIndexSettings(distance, HnswM: 8, HnswEfConstruction: 40), Token);
         var vectors = await StoreVectorsAsync(dataSource, model, documents: 10, chunksPerDocument: 150, seed: 1);
 
@@ -56,7 +58,8 @@ public class VectorIndexTests(ServersFixture servers)
     public async Task Changing_the_settings_builds_a_new_index_beside_the_old_one_and_searches_never_stop()
     {
         await using var dataSource = await NewStoreAsync();
-        var models = new EmbeddingModelStore(dataSource);
+        var indexes = new VectorIndexBuilder(dataSource);
+        var models = new EmbeddingModelStore(dataSource, indexes: indexes);
         var model = await models.EnsureAsync("http", "rebuilt", Dimensions, cancellationToken: Token);
         Assert.Equal(($"embeddings_hnsw_m{model.Id}", VectorIndexSettings.Default), (model.IndexName, model.Index));
         var vectors = await StoreVectorsAsync(dataSource, model, documents: 30, chunksPerDocument: 100, seed: 2);
@@ -79,8 +82,8 @@ public class VectorIndexTests(ServersFixture servers)
         }, Token);
 
         var wanted = new VectorIndexSettings(VectorDistance.L2, VectorIndexMethod.IvfFlat);
-        Assert.NotNull(await models.GetBuildReasonAsync(model, wanted, IndexBuild.WhenOutdated, Token));
-        Assert.Equal(IndexBuildOutcome.Built, await models.RebuildIndexAsync(model.Id, wanted, IndexBuild.WhenOutdated, Token));
+        Assert.NotNull(await indexes.GetBuildReasonAsync(model, wanted, IndexBuild.WhenOutdated, Token));
+        Assert.Equal(IndexBuildOutcome.Built, await indexes.RebuildIndexAsync(model.Id, wanted, IndexBuild.WhenOutdated, Token));
         await Task.Delay(200, Token);
         await stop.CancelAsync();
         Assert.True(await searches > 0);
@@ -93,7 +96,7 @@ public class VectorIndexTests(ServersFixture servers)
         Assert.Contains("USING ivfflat", definition);
         Assert.Equal("vector_l2_ops", await OperatorClassAsync(dataSource, rebuilt.IndexName));
         Assert.Contains("lists='3'", definition);
-        Assert.Equal(IndexBuildOutcome.NotNeeded, await models.RebuildIndexAsync(model.Id, wanted, IndexBuild.WhenOutdated, Token));
+        Assert.Equal(IndexBuildOutcome.NotNeeded, await indexes.RebuildIndexAsync(model.Id, wanted, IndexBuild.WhenOutdated, Token));
 
         // Registering again with other settings does not rebuild (that is the maintenance job's work).
         Assert.Equal(rebuilt, await models.EnsureAsync("http", "rebuilt", Dimensions, VectorIndexSettings.Default, Token));
@@ -110,15 +113,16 @@ public class VectorIndexTests(ServersFixture servers)
     public async Task Ivfflat_lists_follow_the_row_count_and_iterative_scans_fill_top_k_under_a_selective_filter()
     {
         await using var dataSource = await NewStoreAsync();
-        var models = new EmbeddingModelStore(dataSource);
+        var indexes = new VectorIndexBuilder(dataSource);
+        var models = new EmbeddingModelStore(dataSource, indexes: indexes);
         var settings = new VectorIndexSettings(VectorDistance.Cosine, VectorIndexMethod.IvfFlat);
         var model = await models.EnsureAsync("http", "ivf", Dimensions, settings, Token);
         Assert.Equal(1, model.Index.IvfFlatLists); // built on an empty model: one list
         await StoreVectorsAsync(dataSource, model, documents: 40, chunksPerDocument: 100, seed: 3);
 
-        Assert.Contains("4000 vectors call for 4", await models.GetBuildReasonAsync(model, settings, IndexBuild.WhenOutdated, Token));
-        Assert.Null(await models.GetBuildReasonAsync(model, settings, IndexBuild.WhenMissing, Token));
-        Assert.Equal(IndexBuildOutcome.Built, await models.RebuildIndexAsync(model.Id, settings, IndexBuild.WhenOutdated, Token));
+        Assert.Contains("4000 vectors call for 4", await indexes.GetBuildReasonAsync(model, settings, IndexBuild.WhenOutdated, Token));
+        Assert.Null(await indexes.GetBuildReasonAsync(model, settings, IndexBuild.WhenMissing, Token));
+        Assert.Equal(IndexBuildOutcome.Built, await indexes.RebuildIndexAsync(model.Id, settings, IndexBuild.WhenOutdated, Token));
         model = (await models.FindAsync(model.Id, Token))!;
         Assert.Equal(4, model.Index.IvfFlatLists);
 
@@ -139,7 +143,8 @@ public class VectorIndexTests(ServersFixture servers)
     public async Task A_rebuild_drops_indexes_a_crashed_build_left_behind()
     {
         await using var dataSource = await NewStoreAsync();
-        var models = new EmbeddingModelStore(dataSource);
+        var indexes = new VectorIndexBuilder(dataSource);
+        var models = new EmbeddingModelStore(dataSource, indexes: indexes);
         var model = await models.EnsureAsync("http", "strays", Dimensions, cancellationToken: Token);
         await using (var orphan = dataSource.CreateCommand(
             $"CREATE INDEX embeddings_ivfflat_m{model.Id}_2 ON embeddings USING ivfflat ({model.VectorExpression} vector_l2_ops) WITH (lists = 1) WHERE model_id = {model.Id}"))
@@ -147,7 +152,7 @@ public class VectorIndexTests(ServersFixture servers)
             await orphan.ExecuteNonQueryAsync(Token);
         }
 
-        Assert.Equal(IndexBuildOutcome.Built, await models.RebuildIndexAsync(model.Id, model.Index, IndexBuild.Always, Token));
+        Assert.Equal(IndexBuildOutcome.Built, await indexes.RebuildIndexAsync(model.Id, model.Index, IndexBuild.Always, Token));
         var rebuilt = (await models.FindAsync(model.Id, Token))!;
         Assert.Equal($"embeddings_hnsw_m{model.Id}_2", rebuilt.IndexName);
         Assert.Null(await IndexDefinitionAsync(dataSource, $"embeddings_ivfflat_m{model.Id}_2"));
@@ -159,27 +164,27 @@ public class VectorIndexTests(ServersFixture servers)
     public async Task Index_builds_run_with_the_given_maintenance_work_mem_and_log_what_postgres_notices()
     {
         await using var dataSource = await NewStoreAsync();
-        using var log = new ListLoggerProvider();
-        using var loggers = LoggerFactory.Create(builder => builder.AddProvider(log));
-        var models = new EmbeddingModelStore(dataSource, loggers.CreateLogger<EmbeddingModelStore>());
+        var log = new FakeLogger<VectorIndexBuilder>();
+        var indexes = new VectorIndexBuilder(dataSource, log);
+        var models = new EmbeddingModelStore(dataSource, indexes: indexes);
         var settings = VectorIndexSettings.Default;
         var model = await models.EnsureAsync("http", "build-memory", Dimensions, settings, Token);
         await StoreVectorsAsync(dataSource, model, documents: 20, chunksPerDocument: 200, seed: 4);
 
         // 1MB, PostgreSQL's smallest setting, holds only part of a 4,000-vector graph: pgvector says so in a notice.
-        Assert.Equal(IndexBuildOutcome.Built, await models.RebuildIndexAsync(model.Id, settings, IndexBuild.Always, "1MB", Token));
-        Assert.Contains(log.Entries, e => e.Message.Contains("PostgreSQL notice", StringComparison.Ordinal) && e.Message.Contains("maintenance_work_mem", StringComparison.Ordinal));
+        Assert.Equal(IndexBuildOutcome.Built, await indexes.RebuildIndexAsync(model.Id, settings, IndexBuild.Always, "1MB", Token));
+        Assert.Contains(log.Collector.GetSnapshot(), e => e.Message.Contains("PostgreSQL notice", StringComparison.Ordinal) && e.Message.Contains("maintenance_work_mem", StringComparison.Ordinal));
 
         // With room for the whole graph it builds in memory: no such notice.
-        var before = log.Entries.Count;
-        Assert.Equal(IndexBuildOutcome.Built, await models.RebuildIndexAsync(model.Id, settings, IndexBuild.Always, "256MB", Token));
-        Assert.DoesNotContain(log.Entries.Skip(before), e => e.Message.Contains("maintenance_work_mem", StringComparison.Ordinal));
+        var before = log.Collector.GetSnapshot().Count;
+        Assert.Equal(IndexBuildOutcome.Built, await indexes.RebuildIndexAsync(model.Id, settings, IndexBuild.Always, "256MB", Token));
+        Assert.DoesNotContain(log.Collector.GetSnapshot().Skip(before), e => e.Message.Contains("maintenance_work_mem", StringComparison.Ordinal));
         Assert.Contains("USING hnsw", await IndexDefinitionAsync(dataSource, (await models.FindAsync(model.Id, Token))!.IndexName));
 
         // Only a memory size goes into the SET statement.
-        await Assert.ThrowsAsync<ArgumentException>(() => models.RebuildIndexAsync(model.Id, settings, IndexBuild.Always, "1GB'; DROP TABLE embeddings; --", Token));
-        Assert.False(EmbeddingModelStore.IsMemorySize("1 GB"));
-        Assert.True(EmbeddingModelStore.IsMemorySize("512MB"));
+        await Assert.ThrowsAsync<ArgumentException>(() => indexes.RebuildIndexAsync(model.Id, settings, IndexBuild.Always, "1GB'; DROP TABLE embeddings; --", Token));
+        Assert.False(VectorIndexBuilder.IsMemorySize("1 GB"));
+        Assert.True(VectorIndexBuilder.IsMemorySize("512MB"));
     }
 
     private async Task<NpgsqlDataSource> NewStoreAsync()

@@ -103,6 +103,29 @@ public class VectorStoreTests(ServersFixture servers)
     }
 
     [Fact]
+    public async Task A_process_that_connected_before_another_created_the_vector_type_can_write_vectors()
+    {
+        var database = await servers.NewDatabaseAsync();
+        await using var late = VectorStoreExtensions.CreateDataSource(database);
+        await using (var first = await late.OpenConnectionAsync(Token))
+        {
+            // Its types are loaded now, before the vector extension exists.
+        }
+
+        await using (var other = VectorStoreExtensions.CreateDataSource(database))
+        {
+            Assert.True(await new SchemaMigrator(other, NullLogger<SchemaMigrator>.Instance).MigrateAsync(Token) > 0);
+        }
+
+        Assert.Equal(0, await new SchemaMigrator(late, NullLogger<SchemaMigrator>.Instance).MigrateAsync(Token));
+        var model = await new EmbeddingModelStore(late).EnsureAsync("hashing", HashingEmbeddingGenerator.ModelName, 384, cancellationToken: Token);
+        var chunk = (await new DocumentStore(late).UpsertAsync(new DocumentToStore("d", null, null, "{}", ["late text"]), Token)).Chunks[0];
+
+        Assert.Equal(1, await new EmbeddingStore(late).WriteAsync(model,
+            [new ChunkEmbedding(chunk.Id, DocumentStore.ContentHash("late text"), new HashingEmbeddingGenerator(384).Embed("late text"))], Token));
+    }
+
+    [Fact]
     public async Task A_vector_holding_NaN_is_refused_by_the_database_and_nothing_of_its_batch_is_written()
     {
         var (dataSource, model) = await NewStoreAsync();

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using VectorPipeline.Embeddings;
 using VectorPipeline.Embeddings.Providers.Http;
 using VectorPipeline.TestServers;
@@ -19,7 +20,7 @@ public sealed class CircuitBreakerTests
     {
         await using var server = await FakeEmbeddingServer.StartAsync(64);
         server.AlwaysFault = FakeFault.Status(503);
-        var logs = new ListLoggerProvider();
+        var logs = new FakeLoggerProvider();
         using var generator = Create(Options(provider, server, o => { o.MaxRetries = 4; o.BreakDurationSeconds = 1; }), logs);
 
         // Fail until the breaker opens: at least CircuitMinimumThroughput attempts, half of them failed.
@@ -35,7 +36,7 @@ public sealed class CircuitBreakerTests
 
         Assert.NotNull(open);
         var attemptsWhenOpen = server.Attempts;
-        Assert.InRange(attemptsWhenOpen, EmbeddingResilienceHandler.CircuitMinimumThroughput, 15);
+        Assert.InRange(attemptsWhenOpen, EmbeddingHttpClient.CircuitMinimumThroughput, 15);
         Assert.Null(open.StatusCode);
         Assert.Contains("circuit breaker is open", open.Message);
         Assert.Matches(@"for another \d+(\.\d)? s", open.Message);
@@ -50,14 +51,14 @@ public sealed class CircuitBreakerTests
 
         Assert.True(stopwatch.Elapsed < TimeSpan.FromMilliseconds(500), $"fail-fast calls took {stopwatch.ElapsedMilliseconds} ms");
         Assert.Equal(attemptsWhenOpen, server.Attempts);
-        Assert.Contains(logs.Entries, e => e.Level == LogLevel.Error && e.Message.Contains("circuit opened"));
+        Assert.Contains(logs.Collector.GetSnapshot(), e => e.Level == LogLevel.Error && e.Message.Contains("circuit opened"));
 
         // The server recovers; after the break the next call goes through and closes the circuit.
         server.ClearFaults();
         await Task.Delay(TimeSpan.FromMilliseconds(1100), Token);
         var texts = Texts(2);
         AssertMatchesHashing(texts, await generator.GenerateAsync(texts, cancellationToken: Token), 64);
-        Assert.Contains(logs.Entries, e => e.Level == LogLevel.Information && e.Message.Contains("circuit closed"));
+        Assert.Contains(logs.Collector.GetSnapshot(), e => e.Level == LogLevel.Information && e.Message.Contains("circuit closed"));
     }
 
     [Fact]

@@ -82,7 +82,10 @@ public sealed class FactoryTests
         Assert.Equal("nomic-embed-text", metadata.DefaultModelId);
         Assert.Equal(768, metadata.DefaultModelDimensions);
         Assert.Equal(new Uri(expectedUri), metadata.ProviderUri);
-        Assert.IsType<ValidatingEmbeddingGenerator>(generator);
+        // OpenTelemetry(span tags(validating(batching(provider)))): the GenAI span outermost, every provider validated and batched.
+        Assert.IsType<OpenTelemetryEmbeddingGenerator<string, Embedding<float>>>(generator);
+        Assert.NotNull(generator.GetService<EmbeddingTelemetry>());
+        Assert.NotNull(generator.GetService<ValidatingEmbeddingGenerator>());
         Assert.NotNull(generator.GetService<BatchingEmbeddingGenerator>());
     }
 

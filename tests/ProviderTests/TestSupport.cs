@@ -1,5 +1,6 @@
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using VectorPipeline.Embeddings;
 using VectorPipeline.Embeddings.Hashing;
 using VectorPipeline.TestServers;
@@ -31,7 +32,7 @@ internal static class TestSupport
         return options;
     }
 
-    public static IEmbeddingGenerator<string, Embedding<float>> Create(EmbeddingModelOptions options, ListLoggerProvider? logs = null)
+    public static IEmbeddingGenerator<string, Embedding<float>> Create(EmbeddingModelOptions options, FakeLoggerProvider? logs = null)
     {
         var loggerFactory = LoggerFactory.Create(builder =>
         {

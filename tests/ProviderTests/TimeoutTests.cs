@@ -56,6 +56,22 @@ public sealed class TimeoutTests
     }
 
     [Fact]
+    public async Task A_call_gives_up_after_TotalTimeoutSeconds_even_with_retries_left()
+    {
+        await using var server = await FakeEmbeddingServer.StartAsync(64);
+        server.AlwaysFault = FakeFault.Slow(TimeSpan.FromSeconds(20));
+        using var generator = Create(Options("ollama", server, o => { o.TimeoutSeconds = 1; o.TotalTimeoutSeconds = 2; o.MaxRetries = 10; }));
+
+        var stopwatch = Stopwatch.StartNew();
+        var error = await Assert.ThrowsAsync<EmbeddingProviderException>(() => generator.GenerateAsync(["slow"], cancellationToken: Token));
+
+        Assert.InRange(stopwatch.Elapsed, TimeSpan.FromMilliseconds(1900), TimeSpan.FromSeconds(5));
+        Assert.InRange(server.Attempts, 2, 3);
+        Assert.True(error.IsTransient);
+        Assert.Contains("2 s total timeout", error.Message);
+    }
+
+    [Fact]
     public async Task The_callers_cancellation_is_not_turned_into_a_provider_error()
     {
         await using var server = await FakeEmbeddingServer.StartAsync(64);

@@ -287,7 +287,8 @@ public sealed class FakeEmbeddingServer : IAsyncDisposable
                 Api.OpenAI => new Dictionary<string, object?>
                 {
                     ["object"] = "list",
-                    ["data"] = OpenAIData(vectors, fault),
+                    ["data"] = OpenAIData(vectors, fault,
+                        document.RootElement.TryGetProperty("encoding_format", out var format) && format.ValueKind == JsonValueKind.String && format.GetString() == "base64"),
                     ["model"] = model,
                     ["usage"] = new Dictionary<string, int> { ["prompt_tokens"] = texts.Sum(t => (t.Length + 3) / 4), ["total_tokens"] = texts.Sum(t => (t.Length + 3) / 4) },
                 },
@@ -384,13 +385,14 @@ public sealed class FakeEmbeddingServer : IAsyncDisposable
         return vector;
     }
 
-    private static List<Dictionary<string, object>> OpenAIData(List<float[]> vectors, FakeFault? fault)
+    // encoding_format "base64": each vector as the base64 of its little-endian float32 bytes, as OpenAI answers.
+    private static List<Dictionary<string, object>> OpenAIData(List<float[]> vectors, FakeFault? fault, bool base64)
     {
         var data = vectors.Select((vector, index) => new Dictionary<string, object>
         {
             ["object"] = "embedding",
             ["index"] = fault?.DuplicateIndex == true ? 0 : index,
-            ["embedding"] = vector,
+            ["embedding"] = base64 ? Convert.ToBase64String(System.Runtime.InteropServices.MemoryMarshal.AsBytes(vector.AsSpan())) : vector,
         }).ToList();
         if (fault?.ReorderData == true)
         {

@@ -42,7 +42,7 @@ public sealed class CustomHttpEmbeddingGenerator : IEmbeddingGenerator<string, E
     private volatile bool _batchUnsupported;
 
     /// <summary>Creates the generator.</summary>
-    /// <param name="httpClient">Client to send with (normally with <see cref="EmbeddingResilienceHandler"/> in its handler chain).</param>
+    /// <param name="httpClient">Client to send with (normally from <see cref="EmbeddingHttpClient.Create"/>, with its resilience).</param>
     /// <param name="options">Reads <see cref="EmbeddingModelOptions.Endpoint"/> (absolute http(s) URL of the server root),
     /// <see cref="EmbeddingModelOptions.Model"/> (a label: the protocol has no model field), <see cref="EmbeddingModelOptions.Dimensions"/>
     /// (metadata only) and <see cref="EmbeddingModelOptions.ApiKey"/>.</param>

@@ -77,8 +77,7 @@ internal sealed class ProviderHttp
         {
             using var response = await _client.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
             var bytes = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
-            var attempts = request.Options.TryGetValue(EmbeddingResilienceHandler.AttemptsKey, out var n) ? n : 1;
-            return new ProviderResponse(describe, response.StatusCode, bytes, attempts);
+            return new ProviderResponse(describe, response.StatusCode, bytes, AttemptHandler.Attempts(request));
         }
         catch (EmbeddingProviderException)
         {
