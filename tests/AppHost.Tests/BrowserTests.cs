@@ -41,7 +41,11 @@ public sealed class BrowserTests(ITestOutputHelper output)
             {
                 await WaitForAsync(async () =>
                 {
-                    Assert.False(appHost.Process.HasExited, $"the AppHost exited ({appHost.Process.ExitCode}):\n{appHost.StandardOutputTail()}");
+                    if (appHost.Process.HasExited)
+                    {
+                        Assert.Fail($"the AppHost exited ({appHost.Process.ExitCode}):\n{appHost.StandardOutputTail()}");
+                    }
+
                     return (await http.GetAsync($"{url}/health", cancellationToken)).IsSuccessStatusCode;
                 }, StartTimeout, $"{url}/health");
             }
@@ -79,7 +83,10 @@ public sealed class BrowserTests(ITestOutputHelper output)
             }, TimeSpan.FromMinutes(2), $"document {id} ready");
 
             await page.GotoAsync($"{Dashboard}/traces");
-            var row = page.Locator("[role=row]").Filter(new() { HasText = "POST" }).Filter(new() { HasText = ResourceNames.EmbedWorker });
+            // The trace's name is its root span's, "ingest-api: POST /documents"; its row lists the resources with spans in it.
+            var row = page.Locator("[role=row]")
+                .Filter(new() { HasTextRegex = new System.Text.RegularExpressions.Regex($"{ResourceNames.IngestApi}: POST /documents") })
+                .Filter(new() { HasText = ResourceNames.EmbedWorker });
             await WaitForAsync(async () =>
             {
                 if (await row.CountAsync() > 0)
@@ -92,7 +99,11 @@ public sealed class BrowserTests(ITestOutputHelper output)
             }, TimeSpan.FromMinutes(1), "a POST trace with embed-worker spans on the traces page");
             var rowText = await row.First.InnerTextAsync();
             Assert.Contains(ResourceNames.IngestApi, rowText, StringComparison.Ordinal);
-            await page.ScreenshotAsync(new() { Path = Path.Combine(images, "dashboard-traces.png"), FullPage = true });
+            // The trace itself: its spans from both resources on one timeline.
+            await row.First.Locator("a").First.ClickAsync();
+            await WaitForAsync(async () => (await page.InnerTextAsync("body")).Contains(ResourceNames.EmbedWorker, StringComparison.Ordinal)
+                && page.Url.Contains("/traces/detail/", StringComparison.Ordinal), TimeSpan.FromSeconds(30), "the trace's detail page");
+            await page.ScreenshotAsync(new() { Path = Path.Combine(images, "dashboard-traces.png") });
 
             // Search.Api's API reference (Scalar over /openapi/v1.json).
             await page.GotoAsync($"{SearchApi}/scalar/v1");
