@@ -41,6 +41,15 @@ public sealed record AppHostSettings
     /// <summary><c>Parameters:messaging-management-port</c>: the local RabbitMQ management UI's port; default 15672.</summary>
     public int MessagingManagementPort { get; init; } = 15672;
 
+    /// <summary><c>Parameters:ingest-api-port</c>: default <see cref="StablePorts.IngestApi"/>.</summary>
+    public int IngestApiPort { get; init; } = StablePorts.IngestApi;
+
+    /// <summary><c>Parameters:search-api-port</c>: default <see cref="StablePorts.SearchApi"/>.</summary>
+    public int SearchApiPort { get; init; } = StablePorts.SearchApi;
+
+    /// <summary><c>Parameters:embed-worker-port</c>: default <see cref="StablePorts.EmbedWorker"/>.</summary>
+    public int EmbedWorkerPort { get; init; } = StablePorts.EmbedWorker;
+
     /// <summary>Reads the settings; <paramref name="repositoryRoot"/> anchors the default data folder.</summary>
     public static AppHostSettings Read(IConfiguration configuration, string repositoryRoot)
     {
@@ -62,6 +71,9 @@ public sealed record AppHostSettings
             PostgresPort = Integer(configuration, "postgres-port", 1, 65535) ?? 55432,
             MessagingPort = Integer(configuration, "messaging-port", 1, 65534) ?? 55672,
             MessagingManagementPort = Integer(configuration, "messaging-management-port", 1, 65535) ?? 15672,
+            IngestApiPort = Integer(configuration, "ingest-api-port", 1, 65535) ?? StablePorts.IngestApi,
+            SearchApiPort = Integer(configuration, "search-api-port", 1, 65535) ?? StablePorts.SearchApi,
+            EmbedWorkerPort = Integer(configuration, "embed-worker-port", 1, 65535) ?? StablePorts.EmbedWorker,
         };
     }
 

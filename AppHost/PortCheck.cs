@@ -33,7 +33,7 @@ public static class PortCheck
             throw new AppHostConfigurationException(
                 $"Port{(taken.Count > 1 ? "s" : "")} already in use: {string.Join(", ", taken)}. Stop what holds " +
                 "them (another AppHost, eng/run-local.sh, a server of your own: `ss -ltnp`), or move the AppHost's own " +
-                "with its parameters (postgres-port, messaging-port, messaging-management-port).");
+                "with its parameters (ingest-api-port, search-api-port, embed-worker-port, postgres-port, messaging-port, messaging-management-port).");
         }
     }
 

@@ -23,32 +23,31 @@ try
         ? ContainerInfrastructure.Add(builder, settings)
         : LocalInfrastructure.Add(builder, settings, repositoryRoot);
 
-    var ingest = builder.AddProject<Projects.Ingest_Api>(ResourceNames.IngestApi)
-        .WithEndpoint("http", endpoint => endpoint.Port = StablePorts.IngestApi)
+    builder.AddProject<Projects.Ingest_Api>(ResourceNames.IngestApi)
+        .WithEndpoint("http", endpoint => endpoint.Port = settings.IngestApiPort)
         .WithServices(infrastructure, settings, messaging: true, embeddings: true)
         .WithApiReference()
         .WithExternalHttpEndpoints();
 
     builder.AddProject<Projects.Embed_Worker>(ResourceNames.EmbedWorker)
-        .WithEndpoint("http", endpoint => endpoint.Port = StablePorts.EmbedWorker)
+        .WithEndpoint("http", endpoint => endpoint.Port = settings.EmbedWorkerPort)
         .WithReplicas(settings.EmbedWorkerReplicas)
         .WithServices(infrastructure, settings, messaging: true, embeddings: true);
 
     builder.AddProject<Projects.Search_Api>(ResourceNames.SearchApi)
-        .WithEndpoint("http", endpoint => endpoint.Port = StablePorts.SearchApi)
+        .WithEndpoint("http", endpoint => endpoint.Port = settings.SearchApiPort)
         .WithServices(infrastructure, settings, messaging: false, embeddings: true)
         .WithApiReference()
         .WithExternalHttpEndpoints();
 
     if (builder.ExecutionContext.IsRunMode)
     {
-        PortCheck.ThrowIfTaken(StablePorts.Fixed(builder.Configuration).Concat(infrastructure.Ports));
+        PortCheck.ThrowIfTaken(StablePorts.Fixed(builder.Configuration, settings).Concat(infrastructure.Ports));
     }
 
     var app = builder.Build();
     app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("VectorPipeline.AppHost")
         .LogInformation("Infrastructure: {Kind}, because {Reason}", kind.ToString().ToLowerInvariant(), reason);
-    _ = ingest;
     app.Run();
     return 0;
 }

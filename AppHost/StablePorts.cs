@@ -8,26 +8,26 @@ namespace VectorPipeline.AppHost;
 /// </summary>
 public static class StablePorts
 {
-    /// <summary>Ingest.Api's port.</summary>
+    /// <summary>Ingest.Api's port; <c>Parameters:ingest-api-port</c> moves it.</summary>
     public const int IngestApi = 5110;
 
-    /// <summary>Search.Api's port.</summary>
+    /// <summary>Search.Api's port; <c>Parameters:search-api-port</c> moves it.</summary>
     public const int SearchApi = 5120;
 
-    /// <summary>The port in front of the Embed.Worker replicas (health only).</summary>
+    /// <summary>The port in front of the Embed.Worker replicas (health only); <c>Parameters:embed-worker-port</c> moves it.</summary>
     public const int EmbedWorker = 5130;
 
     /// <summary>
     /// The fixed ports this run will listen on: the services' unless ports are randomised (as Aspire.Hosting.Testing
     /// does), the dashboard's, its OTLP and resource-service endpoints' from the launch profile's variables.
     /// </summary>
-    public static IEnumerable<(string Name, int Port)> Fixed(IConfiguration configuration)
+    public static IEnumerable<(string Name, int Port)> Fixed(IConfiguration configuration, AppHostSettings settings)
     {
         if (!configuration.GetValue("DcpPublisher:RandomizePorts", false))
         {
-            yield return ($"Ingest.Api ({ResourceNames.IngestApi})", IngestApi);
-            yield return ($"Search.Api ({ResourceNames.SearchApi})", SearchApi);
-            yield return ($"Embed.Worker ({ResourceNames.EmbedWorker})", EmbedWorker);
+            yield return ($"Ingest.Api ({ResourceNames.IngestApi})", settings.IngestApiPort);
+            yield return ($"Search.Api ({ResourceNames.SearchApi})", settings.SearchApiPort);
+            yield return ($"Embed.Worker ({ResourceNames.EmbedWorker})", settings.EmbedWorkerPort);
         }
 
         foreach (var (name, key) in new[]
