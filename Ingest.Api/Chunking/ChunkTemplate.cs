@@ -49,8 +49,15 @@ public sealed partial class ChunkTemplate
             return chunks;
         }
 
-        var context = Text.Replace("{title}", title ?? "", StringComparison.Ordinal).Replace("{source}", source ?? "", StringComparison.Ordinal);
-        return chunks.Select(chunk => context.Replace("{chunk}", chunk, StringComparison.Ordinal).Trim()).ToList();
+        // One pass over the template: a title or source that holds "{chunk}" or "{source}" is put in as it is, not
+        // read as a placeholder (replacing one placeholder after another did, found by ContentHashProperties).
+        return chunks.Select(chunk => Placeholder().Replace(Text, match => match.Value switch
+        {
+            "{chunk}" => chunk,
+            "{title}" => title ?? "",
+            "{source}" => source ?? "",
+            _ => match.Value,
+        }).Trim()).ToList();
     }
 
     [GeneratedRegex(@"\{[a-z_]+\}")]

@@ -13,7 +13,7 @@ namespace VectorPipeline.Ingest.Chunking;
 /// longer than the model takes; otherwise in characters (<see cref="ChunkingOptions.MaxChunkChars"/>,
 /// <see cref="ChunkingOptions.OverlapChars"/>).
 /// Guarantees: no chunk is cut inside a word; a heading is never the last line of a chunk (it stays with the
-/// text of its section); chunks are trimmed and never empty.
+/// text of its section) unless the first word after it does not fit in the same chunk; chunks are trimmed and never empty.
 /// </summary>
 public sealed partial class RecursiveTextSplitter
 {
@@ -87,9 +87,11 @@ public sealed partial class RecursiveTextSplitter
 
         var pieces = level switch
         {
-            SectionLevel => SplitSections(text),
+            // A section that is only its heading (a subsection follows at once) goes with the next section.
+            SectionLevel => GlueHeadings(SplitSections(text)),
             ParagraphLevel => GlueHeadings(SplitKeepingSeparators(text, ParagraphBoundary())),
-            SentenceLevel => SplitKeepingSeparators(text, SentenceBoundary()),
+            // A heading ending in . ! or ? is a "sentence" of its own: glue it to the next one, as for paragraphs.
+            SentenceLevel => GlueHeadings(SplitKeepingSeparators(text, SentenceBoundary())),
             _ => SplitKeepingSeparators(text, WordBoundary()),
         };
         if (pieces.Count <= 1)
@@ -235,7 +237,7 @@ public sealed partial class RecursiveTextSplitter
         return hashes is >= 1 and <= 6 && (hashes == line.Length || line[hashes] == ' ' || line[hashes] == '\t');
     }
 
-    // A paragraph that is only a heading line is joined to the paragraph after it.
+    // A paragraph (or sentence, or section) that holds only heading lines is joined to the one after it.
     private static List<string> GlueHeadings(List<string> paragraphs)
     {
         var glued = new List<string>(paragraphs.Count);
@@ -244,7 +246,8 @@ public sealed partial class RecursiveTextSplitter
         {
             var combined = pending is null ? paragraph : pending + paragraph;
             var body = paragraph.Trim();
-            if (!body.Contains('\n') && IsHeading(body))
+            // Only headings (one, or several in a row: a section and its first subsection): glue on.
+            if (body.Split('\n').Where(line => line.Trim().Length > 0).All(line => IsHeading(line)))
             {
                 pending = combined;
                 continue;
