@@ -5,7 +5,8 @@
 # Waits until every service reports healthy, prints what runs where, and stops everything on Ctrl-C.
 # Needs root (it installs missing Debian packages and runs the servers as their own users).
 # Settings (environment): VP_DATA_DIR, VP_PG_PORT (55432), VP_RABBITMQ_PORT (55672),
-# VP_RABBITMQ_MANAGEMENT_PORT (15672), VP_WORKERS (2), VP_CONFIGURATION (Release); Auth__* and RateLimit__* are
+# VP_RABBITMQ_MANAGEMENT_PORT (15672), VP_WORKERS (2), VP_CONFIGURATION (Release), VP_BUILD_ARGS (extra dotnet build
+# arguments, for example -p:OnnxRuntimeGpu=true for the CUDA build of ONNX Runtime); Auth__* and RateLimit__* are
 # passed to the services (without keys: Auth__Mode=none and no rate limit).
 set -euo pipefail
 
@@ -23,7 +24,8 @@ log() { printf '[run-local] %s\n' "$*"; }
 
 "$repo/eng/install-prereqs.sh"
 log "building ($configuration)"
-dotnet build "$repo/VectorPipeline.Offline.slnf" -c "$configuration" -nologo -v quiet -clp:ErrorsOnly
+# shellcheck disable=SC2086 # VP_BUILD_ARGS is a list of arguments
+dotnet build "$repo/VectorPipeline.Offline.slnf" -c "$configuration" -nologo -v quiet -clp:ErrorsOnly ${VP_BUILD_ARGS:-}
 
 mkdir -p "$data/logs"
 chmod 755 "$data"
