@@ -22,7 +22,7 @@ public static class EmbeddingsExtensions
     /// Add a health check per configured model (<c>embedding-model-{key}</c>, see
     /// <see cref="EmbeddingServerHealthCheck"/>), so <c>/health</c> fails while a model server is unreachable;
     /// for the services that call the models (Embed.Worker, Search.Api). Those services also load every <c>onnx</c>
-    /// model's session at start (<see cref="Onnx.OnnxModelWarmup"/>).
+    /// model's session as soon as they have started (<see cref="Onnx.OnnxModelWarmup"/>).
     /// </param>
     /// <exception cref="InvalidOperationException">The embedding configuration is invalid (see <see cref="EmbeddingModelCatalog.FromConfiguration"/>).</exception>
     public static IHostApplicationBuilder AddEmbeddings(this IHostApplicationBuilder builder, bool probeModelServers = false)
