@@ -151,7 +151,8 @@ public static class RetrievalApi
 
         // Dify sends 0.0 when its threshold is off; that must not drop negative cosine similarities.
         var mode = settings.RetrievalMode.ToLowerInvariant();
-        var scale = mode == "hybrid" ? 2.0 / (HybridFusion.DefaultK + 1) : 1.0;
+        // A hybrid score is the weighted sum of reciprocal ranks: first in both lists scores (vector + keyword weight) / (k + 1).
+        var scale = mode == "hybrid" ? (settings.HybridVectorWeight + settings.HybridKeywordWeight) / (HybridFusion.DefaultK + 1) : 1.0;
         var threshold = body.RetrievalSetting!.ScoreThreshold is > 0 and var t ? t * scale : (double?)null;
         var searchRequest = new SearchRequest(Query: body.Query, TopK: body.RetrievalSetting.TopK, MinScore: threshold, Mode: mode,
             Filter: filter.Count == 0 ? null : JsonSerializer.SerializeToElement(filter));
