@@ -29,7 +29,7 @@ internal sealed record EvalOptions
           --output FILE        also write the Markdown report to FILE
           -h, --help           this text
 
-        Start the services first (eng/run-local.sh in another terminal). Progress goes to stderr, the report to stdout.
+        Start the services first (dotnet run --project AppHost in another terminal). Progress goes to stderr, the report to stdout.
         Exit codes: 0 every mode (or the HNSW recall) measured, 1 a failure (some modes may still be reported), 2 a bad command line.
         """;
 

@@ -198,7 +198,7 @@ internal sealed class PipelineClient(HttpClient http, EvalOptions options, TextW
         catch (HttpRequestException ex) when (ex.HttpRequestError is HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError or HttpRequestError.SecureConnectionError)
         {
             throw new EvalException($"cannot reach {service} at {Display(baseUri)} ({ex.Message}). " +
-                $"Start the pipeline with eng/run-local.sh in another terminal and wait until it prints that all services are healthy, or point {option} at a running {service}.", ex);
+                $"Start the pipeline with `dotnet run --project AppHost` in another terminal and wait until the dashboard shows every resource healthy, or point {option} at a running {service}.", ex);
         }
         catch (HttpRequestException ex)
         {
