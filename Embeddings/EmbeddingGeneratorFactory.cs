@@ -47,7 +47,8 @@ public static class EmbeddingGeneratorFactory
     /// (null for <c>hashing</c>).
     /// </summary>
     /// <param name="options">
-    /// <see cref="EmbeddingModelOptions.Provider"/> lower-case, one of <c>hashing</c>, <c>ollama</c>, <c>openai</c>, <c>http</c>.
+    /// <see cref="EmbeddingModelOptions.Provider"/> lower-case, one of <c>onnx</c>, <c>hashing</c>, <c>ollama</c>, <c>openai</c>, <c>http</c>.
+    /// <c>onnx</c>: see <see cref="OnnxModelDefinition.Resolve"/> (built-in or folder model; <c>Onnx</c> settings); Endpoint ignored.
     /// <c>hashing</c>: Model null or <c>hashing-ngram-v1</c>, Dimensions 16..2000 (384 when null); Endpoint ignored.
     /// Others: Model required, Dimensions 1..2000 required, Endpoint an absolute http(s) URL. Ranges:
     /// MaxBatchItems 1..2048, MaxBatchChars 1..10,000,000, MaxBatchTokens null or 1..10,000,000, TimeoutSeconds 1..600, TotalTimeoutSeconds TimeoutSeconds..3600,

@@ -9,16 +9,16 @@ namespace VectorPipeline.Embeddings;
 public sealed class EmbeddingModelOptions
 {
     /// <summary>
-    /// <c>hashing</c> (built in), <c>ollama</c> (<c>POST /api/embed</c>), <c>openai</c>
+    /// <c>onnx</c> (a sentence-transformers model in-process, the default), <c>hashing</c> (built in, lexical), <c>ollama</c> (<c>POST /api/embed</c>), <c>openai</c>
     /// (OpenAI-compatible <c>POST /v1/embeddings</c>) or <c>http</c> (custom <c>/embed</c>, <c>/batch_embed</c>).
-    /// Empty: <c>ollama</c> when a connection string names an endpoint, else <c>hashing</c>.
+    /// Empty: <c>ollama</c> when a connection string names an endpoint, else <c>onnx</c> (the built-in model).
     /// </summary>
     public string? Provider { get; set; }
 
-    /// <summary>Model name as the server knows it (for example <c>nomic-embed-text</c>). Required except for <c>hashing</c>.</summary>
+    /// <summary>Model name as the server knows it (for example <c>nomic-embed-text</c>). Required except for <c>hashing</c> and <c>onnx</c> (<c>arctic-embed-xs</c> by default).</summary>
     public string? Model { get; set; }
 
-    /// <summary>Vector length the model produces, 1..2000. Required except for <c>hashing</c> (384 by default).</summary>
+    /// <summary>Vector length the model produces, 1..2000. Required except for <c>hashing</c> (384 by default) and the built-in <c>onnx</c> models (384).</summary>
     public int? Dimensions { get; set; }
 
     /// <summary>

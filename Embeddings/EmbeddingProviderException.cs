@@ -17,7 +17,7 @@ public sealed class EmbeddingProviderException : Exception
     public const int MaxBodyExcerptChars = 300;
 
     /// <summary>Creates the exception.</summary>
-    /// <param name="provider">Provider name (<c>hashing</c>, <c>ollama</c>, <c>openai</c>, <c>http</c>).</param>
+    /// <param name="provider">Provider name (<c>onnx</c>, <c>hashing</c>, <c>ollama</c>, <c>openai</c>, <c>http</c>).</param>
     /// <param name="model">Model name as configured; null when unknown.</param>
     /// <param name="detail">What went wrong; the provider and model are put before it.</param>
     /// <param name="statusCode">HTTP status of the last answer, null when there was none.</param>
@@ -30,7 +30,7 @@ public sealed class EmbeddingProviderException : Exception
         StatusCode = statusCode;
     }
 
-    /// <summary>Provider name (<c>hashing</c>, <c>ollama</c>, <c>openai</c>, <c>http</c>).</summary>
+    /// <summary>Provider name (<c>onnx</c>, <c>hashing</c>, <c>ollama</c>, <c>openai</c>, <c>http</c>).</summary>
     public string Provider { get; }
 
     /// <summary>Model name as configured, null when unknown.</summary>

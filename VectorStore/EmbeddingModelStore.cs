@@ -7,7 +7,7 @@ namespace VectorPipeline.VectorStore;
 
 /// <summary>An embedding model as registered in <c>embedding_models</c>.</summary>
 /// <param name="Id">Primary key.</param>
-/// <param name="Provider">Provider that last registered it (<c>hashing</c>, <c>ollama</c>, <c>openai</c>, <c>http</c>); informational.</param>
+/// <param name="Provider">Provider that last registered it (<c>onnx</c>, <c>hashing</c>, <c>ollama</c>, <c>openai</c>, <c>http</c>); informational.</param>
 /// <param name="Name">Model name as the provider knows it.</param>
 /// <param name="Dimensions">Vector length every embedding of this model has.</param>
 /// <param name="Index">

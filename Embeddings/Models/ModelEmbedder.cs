@@ -42,7 +42,7 @@ public sealed class ModelEmbedder
     /// <summary>The resolved options.</summary>
     public EmbeddingModelOptions Options { get; }
 
-    /// <summary>Provider: <c>hashing</c>, <c>ollama</c>, <c>openai</c> or <c>http</c>.</summary>
+    /// <summary>Provider: <c>onnx</c>, <c>hashing</c>, <c>ollama</c>, <c>openai</c> or <c>http</c>.</summary>
     public string Provider => Options.Provider!;
 
     /// <summary>Model name.</summary>

@@ -19,7 +19,7 @@ public sealed record BackfillProgressResponse(long Embedded, long Failed, long T
 /// <param name="Key">The model's name in every API: <c>{name}@{dimensions}</c>.</param>
 /// <param name="Name">Model name as its server knows it.</param>
 /// <param name="Dimensions">Vector length.</param>
-/// <param name="Provider">Provider that registered it (<c>hashing</c>, <c>ollama</c>, <c>openai</c>, <c>http</c>).</param>
+/// <param name="Provider">Provider that registered it (<c>onnx</c>, <c>hashing</c>, <c>ollama</c>, <c>openai</c>, <c>http</c>).</param>
 /// <param name="Status"><c>active</c> (searches use it by default), <c>backfilling</c>, <c>ready</c> (every chunk embedded, not active) or <c>registered</c> (known, not embedding).</param>
 /// <param name="Enabled">Workers embed new and changed chunks with it.</param>
 /// <param name="Backfill">Progress over all stored chunks.</param>
