@@ -12,8 +12,9 @@ namespace VectorPipeline.Ingest.Chunking;
 /// (<see cref="ChunkingOptions.MaxChunkTokens"/>, <see cref="ChunkingOptions.OverlapTokens"/>), so that no chunk is
 /// longer than the model takes; otherwise in characters (<see cref="ChunkingOptions.MaxChunkChars"/>,
 /// <see cref="ChunkingOptions.OverlapChars"/>).
-/// Guarantees: no chunk is cut inside a word; a heading is never the last line of a chunk (it stays with the
-/// text of its section) unless the first word after it does not fit in the same chunk; chunks are trimmed and never empty.
+/// Guarantees: no chunk is cut inside a word; a heading is the last line of a chunk only at the end of the text, when
+/// another heading follows it, or when it and the first word of its section do not fit in one chunk (it stays with the
+/// text of its section otherwise, however long that section's first paragraph); chunks are trimmed and never empty.
 /// </summary>
 public sealed partial class RecursiveTextSplitter
 {
@@ -103,57 +104,133 @@ public sealed partial class RecursiveTextSplitter
         Pack(pieces, level, chunks);
     }
 
-    // Greedy packing: consecutive pieces share a chunk while they fit. After a chunk is emitted, the next
-    // one starts with the previous chunk's trailing whole words, up to the overlap budget.
+    // Greedy packing: consecutive pieces share a chunk while they fit. After a chunk is emitted, the next one starts
+    // with the previous chunk's trailing whole words, up to the overlap budget. Heading lines at the end of the text
+    // not yet in a chunk are held back when the next piece does not fit, and start the next chunk with it.
     private void Pack(List<string> pieces, int level, List<string> chunks)
     {
-        var window = new System.Text.StringBuilder();
-        var windowSize = 0;
-        var hasNewText = false;
-
-        void Emit()
-        {
-            if (!hasNewText)
-            {
-                return;
-            }
-
-            var text = window.ToString();
-            AddChunk(text, chunks);
-            var tail = OverlapTail(text);
-            window.Clear().Append(tail);
-            windowSize = tail.Length == 0 ? 0 : _measure(tail);
-            hasNewText = false;
-        }
+        var tail = ""; // the end of the last chunk, repeated at the start of the next (the overlap)
+        var open = ""; // text in no chunk yet
+        int tailSize = 0, openSize = 0;
 
         foreach (var piece in pieces)
         {
             var size = _measure(piece);
-            if (size > _max)
+            if (Fits(tailSize + openSize + size, tail, open, piece))
             {
-                Emit();
-                window.Clear();
-                windowSize = 0;
-                SplitInto(piece, level + 1, chunks);
+                (open, openSize) = (open + piece, openSize + size);
                 continue;
             }
 
-            if (windowSize + size > _max)
+            // The piece does not fit: emit what is open, less the heading lines at its end, which go on with the piece.
+            var held = TrailingHeadings(open);
+            var body = open[..^held.Length];
+            if (!string.IsNullOrWhiteSpace(body))
             {
-                Emit();
-                if (windowSize + size > _max)
-                {
-                    window.Clear();
-                    windowSize = 0;
-                }
+                var text = tail + body;
+                AddChunk(text, chunks);
+                tail = OverlapTail(text);
+                tailSize = tail.Length == 0 ? 0 : _measure(tail);
+                (open, openSize) = (held, held.Length == 0 ? 0 : _measure(held));
             }
 
-            window.Append(piece);
-            windowSize += size;
-            hasNewText = true;
+            if (Fits(tailSize + openSize + size, tail, open, piece))
+            {
+                (open, openSize) = (open + piece, openSize + size);
+                continue;
+            }
+
+            (tail, tailSize) = ("", 0); // the overlap gives way to new text
+            if (Fits(openSize + size, open, piece))
+            {
+                (open, openSize) = (open + piece, openSize + size);
+                continue;
+            }
+
+            if (string.IsNullOrWhiteSpace(open) && size <= _max)
+            {
+                (open, openSize) = (piece, size);
+            }
+            else if (level < WordLevel)
+            {
+                // Too long, or too long with the headings before it: split at the next finer boundary, headings first.
+                SplitInto(open + piece, level + 1, chunks);
+                (open, openSize) = ("", 0);
+            }
+            else
+            {
+                // One word that does not fit with the held headings: the last heading lines that fit with it stay with
+                // it, the others make a chunk (a word longer than the limit is a chunk of its own).
+                var keep = HeadingLinesFitting(open, piece);
+                AddChunk(open[..^keep.Length], chunks);
+                if (size > _max)
+                {
+                    AddChunk(piece, chunks);
+                    (open, openSize) = ("", 0);
+                }
+                else
+                {
+                    (open, openSize) = (keep + piece, (keep.Length == 0 ? 0 : _measure(keep)) + size);
+                }
+            }
         }
 
-        Emit();
+        if (!string.IsNullOrWhiteSpace(open))
+        {
+            AddChunk(tail + open, chunks);
+        }
+    }
+
+    // Whether the parts make a chunk within the limit once trimmed. The untrimmed size is the sum of the parts'
+    // sizes (measures are additive over pieces split at white space); only when that is over the limit is the
+    // trimmed text measured, since white space at the ends of a chunk counts as characters but is trimmed off.
+    private bool Fits(int untrimmedSize, params ReadOnlySpan<string> parts) =>
+        untrimmedSize <= _max || _measure(string.Concat(parts).Trim()) <= _max;
+
+    // The end of the text made of heading lines (and blank lines between them), from the start of the first such
+    // line; "" when the text's last non-blank line is not a heading.
+    private static string TrailingHeadings(string text)
+    {
+        var from = text.Length;
+        var lineEnd = text.TrimEnd().Length;
+        while (lineEnd > 0)
+        {
+            var lineStart = text.LastIndexOf('\n', lineEnd - 1) + 1;
+            var line = text.AsSpan(lineStart, lineEnd - lineStart);
+            if (!line.IsWhiteSpace())
+            {
+                if (!IsHeading(line))
+                {
+                    break;
+                }
+
+                from = lineStart;
+            }
+
+            lineEnd = lineStart - 1;
+        }
+
+        return from == text.Length ? "" : text[from..];
+    }
+
+    // The longest run of whole lines at the end of the held headings that fits in one chunk with the word; "" if none does.
+    private string HeadingLinesFitting(string headings, string word)
+    {
+        for (var lineStart = 0; lineStart < headings.Length; lineStart = headings.IndexOf('\n', lineStart) + 1)
+        {
+            var candidate = headings[lineStart..];
+            if (!string.IsNullOrWhiteSpace(candidate) && _measure((candidate + word).Trim()) <= _max)
+            {
+                return candidate;
+            }
+
+            if (headings.IndexOf('\n', lineStart) < 0)
+            {
+                break;
+            }
+        }
+
+        return "";
     }
 
     // The longest end of the text that starts at a word and whose trimmed size fits the overlap budget.

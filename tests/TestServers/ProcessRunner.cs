@@ -38,12 +38,44 @@ public static class ProcessRunner
         }
     }
 
-    /// <summary>A TCP port on 127.0.0.1 that was free a moment ago (the OS picks it).</summary>
+    private static readonly HashSet<int> HandedOut = [];
+
+    /// <summary>
+    /// A TCP port on 127.0.0.1 that was free a moment ago, drawn at random from 20000-32767: below Linux's
+    /// ephemeral range (<c>/proc/sys/net/ipv4/ip_local_port_range</c>, 32768-60999 by default), so an outgoing
+    /// connection of any process cannot take it between this call and the server's bind, and never the same port
+    /// twice in one test process. Test processes running side by side can still draw the same port; servers that
+    /// bind it second fail to start, and <see cref="ServiceProcess"/> retries on another port.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">No free port after 200 draws.</exception>
     public static int FreePort()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        for (var attempt = 0; attempt < 200; attempt++)
+        {
+            var port = Random.Shared.Next(20000, 32768);
+            lock (HandedOut)
+            {
+                if (HandedOut.Contains(port))
+                {
+                    continue;
+                }
+
+                try
+                {
+                    using var listener = new TcpListener(IPAddress.Loopback, port);
+                    listener.Start();
+                }
+                catch (SocketException)
+                {
+                    continue;
+                }
+
+                HandedOut.Add(port);
+                return port;
+            }
+        }
+
+        throw new InvalidOperationException("No free TCP port on 127.0.0.1 between 20000 and 32767 after 200 draws.");
     }
 
     /// <summary>A new empty directory under the system temp folder that other users may traverse (the servers run as their own users).</summary>

@@ -37,7 +37,8 @@ public sealed class ServiceProcess : IAsyncDisposable
     public IReadOnlyCollection<string> Output => _output;
 
     /// <summary>
-    /// Starts <paramref name="project"/> (folder and assembly name, e.g. <c>Ingest.Api</c>) and waits until <c>/health</c> answers 200.
+    /// Starts <paramref name="project"/> (folder and assembly name, e.g. <c>Ingest.Api</c>) and waits until <c>/health</c> answers 200
+    /// from it (three tries, each on a new port, when another process took the port first).
     /// Without keys of its own in <paramref name="environment"/> the service runs with <c>Auth__Mode=none</c> and
     /// <c>RateLimit__PermitLimit=0</c> (no API keys, no rate limit); give <c>Auth__Mode=apikey</c> with keys to test them.
     /// It embeds with the hashing embedder (<c>Embedding__Provider=hashing</c>: fast, for tests of delivery) unless
@@ -46,9 +47,29 @@ public sealed class ServiceProcess : IAsyncDisposable
     /// <exception cref="InvalidOperationException">The process exited or stayed unhealthy for 60 s; the message holds its output.</exception>
     public static async Task<ServiceProcess> StartAsync(string name, string project, IReadOnlyDictionary<string, string> environment)
     {
+        for (var attempt = 1; ; attempt++)
+        {
+            var url = new Uri($"http://127.0.0.1:{ProcessRunner.FreePort()}");
+            var service = Start(name, project, url, environment);
+            var (healthy, portTaken) = await WaitUntilHealthyAsync(service, TimeSpan.FromSeconds(60));
+            if (healthy)
+            {
+                return service;
+            }
+
+            var output = string.Join('\n', service.Output.TakeLast(40));
+            await service.DisposeAsync();
+            if (!portTaken || attempt == 3)
+            {
+                throw new InvalidOperationException($"{name} did not become healthy at {url}:\n{output}");
+            }
+        }
+    }
+
+    private static ServiceProcess Start(string name, string project, Uri url, IReadOnlyDictionary<string, string> environment)
+    {
         var configuration = typeof(ServiceProcess).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Debug";
         var bin = Path.Combine(RepositoryPaths.Root, project, "bin", configuration, "net10.0");
-        var url = new Uri($"http://127.0.0.1:{ProcessRunner.FreePort()}");
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = bin };
         foreach (var argument in new[] { Path.Combine(bin, project + ".dll"), "--urls", url.ToString().TrimEnd('/'), "--contentRoot", bin })
         {
@@ -58,6 +79,8 @@ public sealed class ServiceProcess : IAsyncDisposable
         info.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
         info.Environment["Logging__Console__FormatterName"] = "simple";
         info.Environment["Logging__Console__FormatterOptions__SingleLine"] = "true";
+        // Kestrel's "Now listening on" line proves this process, not another one on the same port, answers /health.
+        info.Environment["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information";
         // Like a developer's machine: no API keys, no rate limit. Tests of keys and limits pass their own settings.
         info.Environment["Auth__Mode"] = "none";
         info.Environment["RateLimit__PermitLimit"] = "0";
@@ -67,21 +90,33 @@ public sealed class ServiceProcess : IAsyncDisposable
             info.Environment[key] = value;
         }
 
-        var service = new ServiceProcess(name, url, Process.Start(info) ?? throw new InvalidOperationException($"Could not start {project}."));
-        using var http = new HttpClient { BaseAddress = url, Timeout = TimeSpan.FromSeconds(5) };
-        var deadline = DateTime.UtcNow.AddSeconds(60);
+        return new ServiceProcess(name, url, Process.Start(info) ?? throw new InvalidOperationException($"Could not start {project}."));
+    }
+
+    /// <summary>
+    /// Waits until <c>/health</c> answers 200 and the process has logged that it listens on its own address (a
+    /// process of another test that took the port first would answer /health too). Port taken: the process exited
+    /// because its address was in use.
+    /// </summary>
+    private static async Task<(bool Healthy, bool PortTaken)> WaitUntilHealthyAsync(ServiceProcess service, TimeSpan timeout)
+    {
+        var listening = "Now listening on: " + service.Url.ToString().TrimEnd('/');
+        using var http = new HttpClient { BaseAddress = service.Url, Timeout = TimeSpan.FromSeconds(5) };
+        var deadline = DateTime.UtcNow + timeout;
         while (DateTime.UtcNow < deadline)
         {
             if (service._process.HasExited)
             {
-                break;
+                await service._process.WaitForExitAsync(); // the output is read to its end
+                return (false, service.Output.Any(line => line.Contains("address already in use", StringComparison.OrdinalIgnoreCase)));
             }
 
             try
             {
-                if ((await http.GetAsync("/health")).IsSuccessStatusCode)
+                if (service.Output.Any(line => line.Contains(listening, StringComparison.Ordinal))
+                    && (await http.GetAsync("/health")).IsSuccessStatusCode)
                 {
-                    return service;
+                    return (true, false);
                 }
             }
             catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
@@ -92,9 +127,7 @@ public sealed class ServiceProcess : IAsyncDisposable
             await Task.Delay(250);
         }
 
-        var output = string.Join('\n', service.Output.TakeLast(40));
-        await service.DisposeAsync();
-        throw new InvalidOperationException($"{name} did not become healthy at {url}:\n{output}");
+        return (false, false);
     }
 
     /// <summary>True once the process has exited (killed, crashed or stopped).</summary>

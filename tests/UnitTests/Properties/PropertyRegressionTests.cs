@@ -29,6 +29,26 @@ public class PropertyRegressionTests
     }
 
     [Fact]
+    public void Headings_at_the_start_of_the_text_stay_with_the_first_words_of_their_section()
+    {
+        // The blank lines before the headings counted towards the limit, so the first word seemed not to fit and the
+        // headings made a chunk of their own (CsCheck seed 08wwTQqOPak3).
+        var chunks = Split("\n\n### Pipeline basics:\n\n## Vector stores, more\n\nSea otters hold hands while they sleep.", 50);
+
+        Assert.Equal("### Pipeline basics:\n\n## Vector stores, more\n\nSea", chunks[0]);
+    }
+
+    [Fact]
+    public void Of_two_headings_too_long_together_with_the_first_word_the_second_starts_the_next_chunk()
+    {
+        // The word packing filled the chunk with the first heading and half the second (CsCheck seed 0v5y7kr5-JC2).
+        var chunks = Split("### Lighthouse keepers:\n\n### Pipeline sea Zürich stories:\n\nOtters hold hands while they sleep.", 50);
+
+        Assert.Equal("### Lighthouse keepers:", chunks[0]);
+        Assert.StartsWith("### Pipeline sea Zürich stories:\n\nOtters", chunks[1]);
+    }
+
+    [Fact]
     public void A_title_holding_a_placeholder_name_is_embedded_as_written()
     {
         var template = new ChunkTemplate("{title}\n\n{chunk}");

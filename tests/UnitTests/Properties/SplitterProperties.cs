@@ -79,9 +79,16 @@ public class SplitterProperties
                 Assert.True(previousEnd - start <= overlap, $"chunk {i} repeats {previousEnd - start} characters of chunk {i - 1}; the overlap is {overlap}");
             }
 
-            // Not asserted here: that a heading never ends a chunk away from its section. The splitter still breaks it
-            // (CsCheck seeds 08wwTQqOPak3 and 0v5y7kr5-JC2: a heading ends a chunk although the first words, even the whole
-            // first paragraph, of its section would fit); the cases already fixed are in PropertyRegressionTests.
+            // A heading ends a chunk only at the end of the text, before another heading, or when the first word of
+            // its section would not fit with it (counting the whitespace between them, which the chunk would keep).
+            var lastLine = chunk[(chunk.LastIndexOf('\n') + 1)..];
+            var rest = text[end..];
+            var wordStart = rest.Length - rest.TrimStart().Length;
+            var after = rest[wordStart..];
+            var nextLine = after.Split('\n')[0];
+            var nextWord = new string(after.TakeWhile(c => !char.IsWhiteSpace(c)).ToArray());
+            Assert.False(IsHeading(lastLine) && nextWord.Length > 0 && !IsHeading(nextLine) && chunk.Length + wordStart + nextWord.Length <= max,
+                $"chunk {i} ends with the heading '{lastLine}', away from its section (the heading and '{nextWord}' would have fitted in {max})");
             (previousStart, previousEnd) = (start, end);
         }
 
