@@ -155,22 +155,60 @@ public sealed class PipelineRunner : IAsyncDisposable
             {
                 var index = Interlocked.Increment(ref next);
                 var text = index < documents.Count ? documents[index] : corpus.Document(paragraphs, paragraphChars);
-                var response = await http.PostAsJsonAsync("/documents", new { id = $"bench-{prefix}-{index}", title = $"Benchmark document {index}", text });
-                if (response.StatusCode != HttpStatusCode.Accepted)
-                {
-                    throw new InvalidOperationException($"POST /documents answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
-                }
-
-                var body = await response.Content.ReadFromJsonAsync<JsonElement>();
-                Interlocked.Add(ref posted, body.GetProperty("queued").GetInt32());
+                Interlocked.Add(ref posted, await PostAsync(http, $"bench-{prefix}-{index}", $"Benchmark document {index}", text));
             }
         })));
 
+        return (await WaitForVectorsAsync(posting, () => Volatile.Read(ref posted), baseline, clock, timeout), clock.Elapsed);
+    }
+
+    /// <summary>
+    /// Posts <paramref name="documents"/> (4 at a time) while polling the embeddings table every 20 ms; returns when
+    /// every posted chunk has its vector. Time runs from the first <c>POST /documents</c> to the poll that saw the last
+    /// vector.
+    /// </summary>
+    /// <returns>Chunks posted and the elapsed time.</returns>
+    /// <exception cref="TimeoutException">Not every chunk had its vector within <paramref name="timeout"/>.</exception>
+    public async Task<(int Chunks, TimeSpan Elapsed)> IngestDocumentsAsync(IReadOnlyList<SampleDocument> documents, string idPrefix, TimeSpan timeout)
+    {
+        ArgumentNullException.ThrowIfNull(Ingest);
+        var baseline = await CountEmbeddingsAsync();
+        using var http = new HttpClient { BaseAddress = Ingest.Url, Timeout = TimeSpan.FromSeconds(60) };
+        var posted = 0;
+        var next = -1;
+        var clock = Stopwatch.StartNew();
+        var posting = Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Task.Run(async () =>
+        {
+            for (var index = Interlocked.Increment(ref next); index < documents.Count; index = Interlocked.Increment(ref next))
+            {
+                var document = documents[index];
+                Interlocked.Add(ref posted, await PostAsync(http, $"{idPrefix}{document.Id}", document.Title, document.Text));
+            }
+        })));
+        return (await WaitForVectorsAsync(posting, () => Volatile.Read(ref posted), baseline, clock, timeout), clock.Elapsed);
+    }
+
+    // POST /documents; the chunks it queued.
+    private static async Task<int> PostAsync(HttpClient http, string id, string title, string text)
+    {
+        var response = await http.PostAsJsonAsync("/documents", new { id, title, text });
+        if (response.StatusCode != HttpStatusCode.Accepted)
+        {
+            throw new InvalidOperationException($"POST /documents answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+        }
+
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        return body.GetProperty("queued").GetInt32();
+    }
+
+    // Polls until posting has finished and every posted chunk has its vector; returns the chunks posted.
+    private async Task<int> WaitForVectorsAsync(Task posting, Func<int> posted, long baseline, Stopwatch clock, TimeSpan timeout)
+    {
         while (true)
         {
             if (clock.Elapsed > timeout)
             {
-                throw new TimeoutException($"{posted} chunks posted, {await CountEmbeddingsAsync() - baseline} embedded after {timeout}.");
+                throw new TimeoutException($"{posted()} chunks posted, {await CountEmbeddingsAsync() - baseline} embedded after {timeout}.");
             }
 
             if (posting.IsFaulted)
@@ -179,9 +217,9 @@ public sealed class PipelineRunner : IAsyncDisposable
             }
 
             var stored = await CountEmbeddingsAsync() - baseline;
-            if (posting.IsCompletedSuccessfully && stored >= Volatile.Read(ref posted))
+            if (posting.IsCompletedSuccessfully && stored >= posted())
             {
-                return (posted, clock.Elapsed);
+                return posted();
             }
 
             await Task.Delay(20);

@@ -11,17 +11,23 @@ using VectorPipeline.VectorStore;
 // bench/Benchmarks: measures the pipeline against same-run baselines and writes docs/benchmarks.md,
 // docs/benchmarks-throughput.svg and bench/results/latest.json (see docs/benchmarks.md, "Reproduce").
 //   --size tiny|default|large   work per part (tiny: CI smoke run; large: adds the 1M-chunk level)
-//   --parts ingest,model,search which parts to run (default: all)
+//   --parts ingest,model,search,onnx   which parts to run (default: all; onnx is part 7, the built-in model)
 //   --batches 1,8,...           model-bound batch sizes (default: the size's)
 //   --hnsw 16x64,32x128         part 6: (m)x(ef_construction) index builds (default: the size's)
 //   --ef-search 40,100,...      part 6: ef_search values (default: the size's)
 //   --concurrency N             model-bound: Embedding__ConcurrencyLimit of the workers (default: the product default)
 //   --render                    only re-render docs/ from bench/results/latest.json
 //   --out DIR                   where docs/ and bench/results/ are written (default: the checkout)
+//   --raw-onnx FILE --callers N --batch B --result FILE   (internal) part 7's raw ONNX baseline, in a process of its own
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 var options = args.Select((a, i) => (a, i)).Where(x => x.a.StartsWith("--", StringComparison.Ordinal))
     .ToDictionary(x => x.a[2..], x => x.i + 1 < args.Length && !args[x.i + 1].StartsWith("--", StringComparison.Ordinal) ? args[x.i + 1] : "true");
+if (options.TryGetValue("raw-onnx", out var rawTexts))
+{
+    return await RawOnnxRun.RunChildAsync(rawTexts, int.Parse(options["callers"], CultureInfo.InvariantCulture), int.Parse(options["batch"], CultureInfo.InvariantCulture), options["result"]);
+}
+
 var size = BenchmarkSize.Parse(options.GetValueOrDefault("size", "default"));
 if (options.TryGetValue("batches", out var batches))
 {
@@ -43,7 +49,7 @@ if (options.TryGetValue("concurrency", out var concurrency))
     ModelBoundBenchmark.ConcurrencyLimit = int.Parse(concurrency, CultureInfo.InvariantCulture);
 }
 
-var parts = options.GetValueOrDefault("parts", "ingest,model,search").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet();
+var parts = options.GetValueOrDefault("parts", "ingest,model,search,onnx").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet();
 var output = Path.GetFullPath(options.GetValueOrDefault("out", RepositoryPaths.Root));
 var total = Stopwatch.StartNew();
 var results = new BenchmarkResults
@@ -89,20 +95,34 @@ await using (var rabbit = await RabbitMqServer.StartAsync())
     await RunPartAsync("ingest", async () => results.Ingest = await IngestBenchmark.RunAsync(postgres, rabbit, size, Log));
     await RunPartAsync("model", async () => results.ModelBound = await ModelBoundBenchmark.RunAsync(postgres, rabbit, size, Log));
     await RunPartAsync("search", async () => (results.Search, results.Growth, results.HnswSweep) = await SearchBenchmark.RunAsync(postgres, rabbit, size, Log));
+    await RunPartAsync("onnx", async () => results.OnnxModel = await OnnxModelBenchmark.RunAsync(postgres, rabbit, size, Log));
 }
 
 results.Machine["Load average after"] = File.ReadAllText("/proc/loadavg").Trim();
 results.DurationSeconds = Math.Round(total.Elapsed.TotalSeconds, 1);
 Directory.CreateDirectory(Path.Combine(output, "bench", "results"));
 Directory.CreateDirectory(Path.Combine(output, "docs"));
-var json = JsonSerializer.Serialize(results, JsonOptions());
-await File.WriteAllTextAsync(Path.Combine(output, "bench", "results", "latest.json"), json);
-await File.WriteAllTextAsync(Path.Combine(output, "docs", "benchmarks-throughput.svg"), SvgChart.Throughput(results));
-var markdown = MarkdownReport.Render(results);
-await File.WriteAllTextAsync(Path.Combine(output, "docs", "benchmarks.md"), markdown);
-Console.WriteLine();
-Console.WriteLine(MarkdownReport.Summary(results));
-Log($"done in {total.Elapsed.TotalMinutes:F1} min; wrote docs/benchmarks.md, docs/benchmarks-throughput.svg, bench/results/latest.json under {output}");
+var written = new List<string>();
+if (parts.Overlaps(["ingest", "model", "search"]))
+{
+    await File.WriteAllTextAsync(Path.Combine(output, "bench", "results", "latest.json"), JsonSerializer.Serialize(results, JsonOptions()));
+    await File.WriteAllTextAsync(Path.Combine(output, "docs", "benchmarks-throughput.svg"), SvgChart.Throughput(results));
+    await File.WriteAllTextAsync(Path.Combine(output, "docs", "benchmarks.md"), MarkdownReport.Render(results));
+    written.AddRange(["docs/benchmarks.md", "docs/benchmarks-throughput.svg", "bench/results/latest.json"]);
+    Console.WriteLine();
+    Console.WriteLine(MarkdownReport.Summary(results));
+}
+
+if (results.OnnxModel is not null)
+{
+    await File.WriteAllTextAsync(Path.Combine(output, "bench", "results", "onnx-latest.json"), JsonSerializer.Serialize(results, JsonOptions()));
+    await File.WriteAllTextAsync(Path.Combine(output, "docs", "benchmarks-onnx.md"), OnnxReport.Render(results));
+    written.AddRange(["docs/benchmarks-onnx.md", "bench/results/onnx-latest.json"]);
+    Console.WriteLine();
+    Console.WriteLine(OnnxReport.Summary(results));
+}
+
+Log($"done in {total.Elapsed.TotalMinutes:F1} min; wrote {string.Join(", ", written)} under {output}");
 return results.Errors.Count == 0 ? 0 : 1;
 
 async Task RunPartAsync(string part, Func<Task> run)

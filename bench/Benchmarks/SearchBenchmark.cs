@@ -156,7 +156,8 @@ public static class SearchBenchmark
         await response.Content.ReadAsByteArrayAsync();
     }
 
-    private static async Task<List<double>> SequentialAsync(int count, Func<int, Task> action)
+    /// <summary>Runs <paramref name="action"/> for 0..count-1, one after another; each one's wall time in ms.</summary>
+    internal static async Task<List<double>> SequentialAsync(int count, Func<int, Task> action)
     {
         var samples = new List<double>(count);
         for (var i = 0; i < count; i++)

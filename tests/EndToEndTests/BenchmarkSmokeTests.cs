@@ -32,7 +32,7 @@ public sealed class BenchmarkSmokeTests
             var stdout = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
             var stderr = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-            timeout.CancelAfter(TimeSpan.FromMinutes(4));
+            timeout.CancelAfter(TimeSpan.FromMinutes(7));
             try
             {
                 await process.WaitForExitAsync(timeout.Token);
@@ -60,6 +60,12 @@ public sealed class BenchmarkSmokeTests
             var markdown = await File.ReadAllTextAsync(Path.Combine(output, "docs", "benchmarks.md"), TestContext.Current.CancellationToken);
             Assert.Contains("## Targets", markdown, StringComparison.Ordinal);
             Assert.Contains("## 6. HNSW parameters", markdown, StringComparison.Ordinal);
+            using var onnx = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(output, "bench", "results", "onnx-latest.json"), TestContext.Current.CancellationToken));
+            var model = onnx.RootElement.GetProperty("OnnxModel");
+            Assert.True(model.GetProperty("Pipeline")[0].GetProperty("ChunksPerSecond").GetDouble() > 0);
+            Assert.Equal(3, model.GetProperty("Raw").GetArrayLength());
+            Assert.All(model.GetProperty("Hnsw").EnumerateArray(), row => Assert.InRange(row.GetProperty("WordRecallAt10").GetDouble(), 0.01, 1.0));
+            Assert.Contains("## 7.3 HNSW recall", await File.ReadAllTextAsync(Path.Combine(output, "docs", "benchmarks-onnx.md"), TestContext.Current.CancellationToken), StringComparison.Ordinal);
             var svg = await File.ReadAllTextAsync(Path.Combine(output, "docs", "benchmarks-throughput.svg"), TestContext.Current.CancellationToken);
             Assert.StartsWith("<svg", svg, StringComparison.Ordinal);
         }

@@ -33,6 +33,9 @@ public sealed class BenchmarkResults
     /// <summary>Part 6: HNSW m / ef_construction / ef_search against recall and latency, at the search level.</summary>
     public List<HnswSweepRow> HnswSweep { get; set; } = [];
 
+    /// <summary>Part 7: the built-in ONNX model (rendered into docs/benchmarks-onnx.md).</summary>
+    public OnnxModelResult? OnnxModel { get; set; }
+
     /// <summary>Parts that failed, with their error.</summary>
     public List<string> Errors { get; set; } = [];
 }
@@ -129,3 +132,67 @@ public sealed record GrowthLevel(int Chunks, double EmbedSeconds, double CopySec
 /// </summary>
 public sealed record HnswSweepRow(int M, int EfConstruction, double BuildSeconds, double IndexMiB, int EfSearch, double WordRecallAt10, double PassageRecallAt10, double SqlP50Ms,
     double InsertRowsPerSecond = double.NaN);
+
+/// <summary>Part 7: the pipeline with the built-in ONNX model against raw ONNX Runtime, search with in-process query embedding, and HNSW recall on the model's vectors.</summary>
+public sealed class OnnxModelResult
+{
+    /// <summary>The model key, <c>arctic-embed-xs@384</c>.</summary>
+    public string Model { get; set; } = "";
+
+    /// <summary>ONNX Runtime intra-op threads of every session (the services' default).</summary>
+    public int IntraOpThreads { get; set; }
+
+    /// <summary>Texts per session run (<c>Embedding:Onnx:RunBatchSize</c>).</summary>
+    public int RunBatchSize { get; set; }
+
+    /// <summary>Chunk messages per worker batch (<c>Embedding:BatchMessageLimit</c>), also the raw runs' batch.</summary>
+    public int BatchMessageLimit { get; set; }
+
+    /// <summary>Batches one worker embeds at once (<c>Embedding:ConcurrencyLimit</c>).</summary>
+    public int ConcurrencyLimit { get; set; }
+
+    /// <summary>Documents posted per pipeline run (pgai Markdown files and SQuAD paragraphs).</summary>
+    public int Documents { get; set; }
+
+    /// <summary>Chunks they make, the texts of every run.</summary>
+    public int Chunks { get; set; }
+
+    /// <summary>Mean word pieces per chunk the model read ([CLS] and [SEP] included).</summary>
+    public double MeanTokens { get; set; }
+
+    /// <summary>Pipeline runs, one per worker count.</summary>
+    public List<IngestRun> Pipeline { get; set; } = [];
+
+    /// <summary>Raw runs, one per number of callers.</summary>
+    public List<RawOnnxRun.Result> Raw { get; set; } = [];
+
+    /// <summary>Peak RSS (VmHWM) of each worker after the pipeline runs, MiB.</summary>
+    public Dictionary<string, double> WorkerPeakRssMiB { get; set; } = [];
+
+    /// <summary>Chunks of the search and HNSW corpus (sentence windows embedded by the model).</summary>
+    public int SearchChunks { get; set; }
+
+    /// <summary>Seconds the corpus took to embed in this run (0 when its vectors came from the cache).</summary>
+    public double CorpusEmbedSeconds { get; set; }
+
+    /// <summary><c>POST /search</c> (vector mode, top 10) with the question embedded in Search.Api, one client, ms.</summary>
+    public LatencySummary? Api { get; set; }
+
+    /// <summary>The same search as SQL with the query vector precomputed, one client, ms.</summary>
+    public LatencySummary? Sql { get; set; }
+
+    /// <summary>Query embedding alone, in-process (the questions with the model's query prefix), ms.</summary>
+    public LatencySummary? QueryEmbedding { get; set; }
+
+    /// <summary>Query embedding of questions of exactly 10 words, ms.</summary>
+    public LatencySummary? QueryEmbedding10Words { get; set; }
+
+    /// <summary>Search.Api's peak RSS, MiB.</summary>
+    public double SearchPeakRssMiB { get; set; }
+
+    /// <summary>HNSW sweep on the model's vectors: question recall in <see cref="HnswSweepRow.WordRecallAt10"/>, passage recall in <see cref="HnswSweepRow.PassageRecallAt10"/>.</summary>
+    public List<HnswSweepRow> Hnsw { get; set; } = [];
+
+    /// <summary>Questions (and as many passage queries) per recall figure.</summary>
+    public int RecallQueries { get; set; }
+}

@@ -1,8 +1,7 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using VectorPipeline.TestServers;
 
-namespace VectorPipeline.EndToEndTests;
+namespace VectorPipeline.TestServers;
 
 /// <summary>A document to post and the questions it answers.</summary>
 public sealed record SampleDocument(string Id, string Title, string Text, string Source);
@@ -13,10 +12,13 @@ public sealed record LabelledQuestion(string Question, string DocumentId);
 /// <summary>Reads the shared sample data in place (never copied into the repository).</summary>
 public static partial class SampleData
 {
+    /// <summary>SQuAD v1.1 dev, the Super Bowl 50 article: 54 paragraphs and 810 questions.</summary>
     public static string SquadFile => Path.Combine(RepositoryPaths.SampleData, "squad-v1.1-dev-super-bowl-50.json");
 
+    /// <summary>The pgai documentation, 22 Markdown files.</summary>
     public static string PgaiFolder => Path.Combine(RepositoryPaths.SampleData, "pgai-docs");
 
+    /// <summary>True when both are present (<see cref="RepositoryPaths.SampleData"/>, or <c>VECTORPIPELINE_SAMPLE_DATA</c>).</summary>
     public static bool Available => File.Exists(SquadFile) && Directory.Exists(PgaiFolder);
 
     /// <summary>SQuAD v1.1 paragraphs as documents <c>squad-{n}</c>, and every question with its paragraph.</summary>
