@@ -32,10 +32,19 @@ public static class IngestBenchmark
                 // Warm-up (JIT, pools, prepared plans), not measured.
                 await pipeline.IngestAsync(corpus, Math.Min(200, size.IngestChunks), Paragraphs, ParagraphChars, TimeSpan.FromMinutes(2));
                 await pipeline.ResetDataAsync();
+                var groups = new Dictionary<string, int[]>
+                {
+                    ["ingest-api"] = [pipeline.Ingest!.ProcessId],
+                    ["embed-worker"] = [.. pipeline.Workers.Select(w => w.ProcessId)],
+                    ["postgres"] = [postgres.ProcessId ?? 0],
+                    ["rabbitmq"] = [rabbit.ProcessId ?? 0],
+                };
+                var before = CpuMeter.Seconds(groups);
                 var (chunks, elapsed) = await pipeline.IngestAsync(corpus, size.IngestChunks, Paragraphs, ParagraphChars, TimeSpan.FromMinutes(10));
-                var run = new IngestRun(workers, chunks, Math.Round(elapsed.TotalSeconds, 2), Math.Round(chunks / elapsed.TotalSeconds, 1));
+                var cpu = CpuMeter.Difference(before, CpuMeter.Seconds(groups));
+                var run = new IngestRun(workers, chunks, Math.Round(elapsed.TotalSeconds, 2), Math.Round(chunks / elapsed.TotalSeconds, 1), cpu);
                 result.Runs.Add(run);
-                log($"ingest: {workers} worker(s): {chunks} chunks in {elapsed.TotalSeconds:F1} s = {run.ChunksPerSecond:F0} chunks/s");
+                log($"ingest: {workers} worker(s): {chunks} chunks in {elapsed.TotalSeconds:F1} s = {run.ChunksPerSecond:F0} chunks/s; CPU {cpu.Values.Sum():F1} s ({string.Join(", ", cpu.Select(c => $"{c.Key} {c.Value:F1}"))})");
             }
 
             result.PeakRssMiB = pipeline.PeakMemory();
@@ -52,8 +61,11 @@ public static class IngestBenchmark
             indexName = (string)(await command.ExecuteScalarAsync())!;
         }
 
+        var copyGroups = new Dictionary<string, int[]> { ["benchmark (COPY client)"] = [Environment.ProcessId], ["postgres"] = [postgres.ProcessId ?? 0] };
+        var copyBefore = CpuMeter.Seconds(copyGroups);
         result.CopyRowsPerSecond = Math.Round(await Baselines.CopyAsync(dataSource, rows), 1);
-        log($"ingest baseline: COPY into the indexed table: {result.CopyRowsPerSecond:F0} rows/s");
+        result.CopyCpuSeconds = CpuMeter.Difference(copyBefore, CpuMeter.Seconds(copyGroups));
+        log($"ingest baseline: COPY into the indexed table: {result.CopyRowsPerSecond:F0} rows/s; CPU {result.CopyCpuSeconds.Values.Sum():F1} s ({string.Join(", ", result.CopyCpuSeconds.Select(c => $"{c.Key} {c.Value:F1}"))})");
         result.Copy2RowsPerSecond = Math.Round(await Baselines.CopyAsync(dataSource, rows, streams: 2), 1);
         log($"ingest baseline: COPY, 2 connections: {result.Copy2RowsPerSecond:F0} rows/s");
         result.InsertRowsPerSecond = Math.Round(await Baselines.InsertAsync(dataSource, rows), 1);

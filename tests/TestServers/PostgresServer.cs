@@ -17,6 +17,9 @@ public sealed class PostgresServer : IAsyncDisposable
     /// <summary>Loopback port the server listens on.</summary>
     public int Port { get; }
 
+    /// <summary>The postmaster's process id (first line of <c>postmaster.pid</c>), or null when the server is not running.</summary>
+    public int? ProcessId => ReadPid(Path.Combine(_directory, "data", "postmaster.pid"));
+
     /// <summary>Npgsql connection string of <paramref name="database"/> on this server.</summary>
     public string ConnectionString(string database = "vectordb") =>
         $"Host=127.0.0.1;Port={Port};Database={database};Username=postgres;Pooling=true;Maximum Pool Size=50";
@@ -44,6 +47,10 @@ public sealed class PostgresServer : IAsyncDisposable
         await ProcessRunner.RunAsync("/usr/lib/postgresql/15/bin/createdb", ["-h", "127.0.0.1", "-p", Port.ToString(), "-U", "postgres", name], TimeSpan.FromSeconds(30));
         return ConnectionString(name);
     }
+
+    /// <summary>The number on the first line of a pid file, or null when there is none.</summary>
+    internal static int? ReadPid(string file) =>
+        File.Exists(file) && int.TryParse(File.ReadLines(file).FirstOrDefault(), out var pid) ? pid : null;
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()

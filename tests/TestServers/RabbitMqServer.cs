@@ -22,6 +22,9 @@ public sealed class RabbitMqServer : IAsyncDisposable
     /// <summary>AMQP port on 127.0.0.1.</summary>
     public int Port { get; }
 
+    /// <summary>Process id of the node's start command (its tree holds the Erlang VM), or null when the node is not running.</summary>
+    public int? ProcessId => PostgresServer.ReadPid(Path.Combine(_directory, "node", "rabbitmq.pid"));
+
     /// <summary>The broker address in the <c>ConnectionStrings__messaging</c> form.</summary>
     public string ConnectionString => $"amqp://guest:guest@127.0.0.1:{Port}/";
 

@@ -55,6 +55,9 @@ public sealed class IngestResult
     /// <summary>Binary COPY into the indexed table, two connections at once, rows/s.</summary>
     public double Copy2RowsPerSecond { get; set; }
 
+    /// <summary>CPU seconds of the one-connection COPY, by process group (the benchmark program as the COPY client, PostgreSQL).</summary>
+    public Dictionary<string, double> CopyCpuSeconds { get; set; } = [];
+
     /// <summary>Parameterised INSERTs, 64 per round trip, one connection, rows/s.</summary>
     public double InsertRowsPerSecond { get; set; }
 
@@ -74,8 +77,8 @@ public sealed class IngestResult
     public Dictionary<string, double> PeakRssMiB { get; set; } = [];
 }
 
-/// <summary>One pipeline ingest run.</summary>
-public sealed record IngestRun(int Workers, int Chunks, double Seconds, double ChunksPerSecond);
+/// <summary>One pipeline ingest run; <paramref name="CpuSeconds"/>: CPU seconds it cost, by process group (services, PostgreSQL, RabbitMQ), where measured.</summary>
+public sealed record IngestRun(int Workers, int Chunks, double Seconds, double ChunksPerSecond, Dictionary<string, double>? CpuSeconds = null);
 
 /// <summary>The batch size × worker sweep against the simulated model server.</summary>
 public sealed class ModelBoundResult

@@ -10,6 +10,9 @@ public static class MarkdownReport
     /// <summary>Target of part 1: pipeline rate / COPY-into-indexed-table rate.</summary>
     public const double IngestTarget = 0.70;
 
+    /// <summary>Target of part 1: pipeline CPU seconds per chunk (every process) / the one-connection COPY's, at most.</summary>
+    public const double IngestCpuTarget = 1.5;
+
     /// <summary>Target of part 2: pipeline rate / model server capacity, for large enough batches and workers.</summary>
     public const double ModelTarget = 0.90;
 
@@ -31,6 +34,15 @@ public static class MarkdownReport
             {
                 var ratio = run.ChunksPerSecond / ingest.CopyRowsPerSecond;
                 s.AppendLine(I($"| 1 | pipeline ≥ 70% of COPY into the indexed table ({run.Workers} worker{(run.Workers == 1 ? "" : "s")}) | {ratio:P0} ({run.ChunksPerSecond:F0} / {ingest.CopyRowsPerSecond:F0} chunks/s) | {Met(ratio >= IngestTarget)} |"));
+            }
+        }
+
+        if (r.Ingest is { Runs.Count: > 0, CopyCpuSeconds.Count: > 0 } measured && CopyCpuPerThousand(measured) is > 0 and var copyCpu)
+        {
+            foreach (var run in measured.Runs.Where(x => x.CpuSeconds is { Count: > 0 }))
+            {
+                var cpu = CpuPerThousand(run);
+                s.AppendLine(I($"| 1 | pipeline CPU per 1,000 chunks (all processes) ≤ 1.5 × COPY's ({run.Workers} worker{(run.Workers == 1 ? "" : "s")}) | {cpu / copyCpu:F2}× ({cpu:F2} vs {copyCpu:F2} CPU s) | {Met(cpu / copyCpu <= IngestCpuTarget)} |"));
             }
         }
 
@@ -152,6 +164,28 @@ public static class MarkdownReport
         s.AppendLine(I($"| baseline: COPY without the vector index ({ingest.CopyThenIndexCopySeconds:F1} s), then build it ({ingest.CopyThenIndexBuildSeconds:F1} s) | {ingest.BaselineRows} | {ingest.CopyThenIndexCopySeconds + ingest.CopyThenIndexBuildSeconds:F1} | {ingest.CopyThenIndexRowsPerSecond:F0} | {ingest.CopyThenIndexRowsPerSecond / ingest.CopyRowsPerSecond:P0} |"));
         s.AppendLine(I($"| baseline: RabbitMQ publish (confirms, persistent) + consume (acks), 800-byte messages | {ingest.BaselineRows} | | {ingest.RabbitMqMessagesPerSecond:F0} msg/s | {ingest.RabbitMqMessagesPerSecond / ingest.CopyRowsPerSecond:P0} |"));
         s.AppendLine();
+        if (ingest.CopyCpuSeconds.Count > 0)
+        {
+            var groups = ingest.Runs.SelectMany(x => x.CpuSeconds?.Keys ?? Enumerable.Empty<string>()).Concat(ingest.CopyCpuSeconds.Keys).Distinct().ToList();
+            s.AppendLine("CPU seconds per 1,000 chunks, summed over every process of the pipeline (read from `/proc/{pid}/stat` before and after each");
+            s.AppendLine("run: user + system time of each process tree, PostgreSQL backends and the Erlang VM included), against the one-connection");
+            s.AppendLine("COPY (its client, the benchmark program, and PostgreSQL). A CPU figure moves less than a wall-clock ratio with how much of");
+            s.AppendLine("the second core a machine lends.");
+            s.AppendLine();
+            s.AppendLine("| Run | " + string.Join(" | ", groups) + " | Total | Ratio to COPY |");
+            s.AppendLine("|---|" + string.Concat(groups.Select(_ => "---|")) + "---|---|");
+            var copyCpu = CopyCpuPerThousand(ingest);
+            foreach (var run in ingest.Runs.Where(x => x.CpuSeconds is { Count: > 0 }))
+            {
+                var cells = groups.Select(g => run.CpuSeconds!.TryGetValue(g, out var v) ? I($"{v * 1000 / run.Chunks:F2}") : "");
+                s.AppendLine(I($"| pipeline, {run.Workers} worker{(run.Workers == 1 ? "" : "s")} | {string.Join(" | ", cells)} | {CpuPerThousand(run):F2} | {CpuPerThousand(run) / copyCpu:F2}× |"));
+            }
+
+            var copyCells = groups.Select(g => ingest.CopyCpuSeconds.TryGetValue(g, out var v) ? I($"{v * 1000 / ingest.BaselineRows:F2}") : "");
+            s.AppendLine(I($"| baseline: binary COPY, 1 connection | {string.Join(" | ", copyCells)} | {copyCpu:F2} | 1.00× |"));
+            s.AppendLine();
+        }
+
         var best = ingest.Runs.MaxBy(x => x.ChunksPerSecond)!;
         s.AppendLine(I($"The pipeline with {best.Workers} worker(s) runs at {best.ChunksPerSecond / ingest.CopyRowsPerSecond:P0} of one COPY stream into the indexed table and at {best.ChunksPerSecond / ingest.RabbitMqMessagesPerSecond:P0} of what RabbitMQ alone moves."));
         s.AppendLine();
@@ -295,6 +329,10 @@ public static class MarkdownReport
 
         s.AppendLine();
     }
+
+    private static double CpuPerThousand(IngestRun run) => run.CpuSeconds!.Values.Sum() * 1000 / run.Chunks;
+
+    private static double CopyCpuPerThousand(IngestResult ingest) => ingest.CopyCpuSeconds.Values.Sum() * 1000 / Math.Max(1, ingest.BaselineRows);
 
     private static string Met(bool met) => met ? "yes" : "**no**";
 
