@@ -54,14 +54,15 @@ public class MySqlTableSyncTests(ServersFixture servers, MariaDbFixture mariaDb)
     public async Task String_keys_unsigned_bigint_marks_and_backquoted_names_keep_keyset_order()
     {
         await using var db = new MySqlSource(await mariaDb.NewDatabaseAsync());
-        // `order` and `select` are reserved words: the source must quote them.
+        // `order` and `select` are reserved words: the source must quote them. Column names match in any case (as
+        // MySQL compares them); table names as the server does (case-sensitive on Linux).
         await db.ExecuteAsync("CREATE TABLE `Faq` (`select` varchar(20) PRIMARY KEY, `order` bigint unsigned NOT NULL, body text, score decimal(6,2), active tinyint(1))");
         await db.ExecuteAsync("INSERT INTO `Faq` VALUES ('b', 18446744073709551610, 'big mark', 1.50, 1), ('a', 18446744073709551610, 'same big mark', 2.25, 0), ('c', 7, 'small mark', NULL, NULL)");
         var vectorStore = await NewVectorStoreAsync();
         var sink = new RecordingSink();
         var options = new TableSyncOptions
         {
-            Kind = "MySQL", ConnectionString = db.ConnectionString, Table = "faq", KeyColumn = "SELECT", MarkColumn = "order", TextColumn = "body", MetadataColumns = ["score", "active"], PageSize = 1,
+            Kind = "MySQL", ConnectionString = db.ConnectionString, Table = "Faq", KeyColumn = "SELECT", MarkColumn = "order", TextColumn = "body", MetadataColumns = ["score", "active"], PageSize = 1,
         };
         options.Validate("faq");
         var service = new TableSyncService(new Dictionary<string, TableSyncOptions> { ["faq"] = options }, _ => sink, vectorStore, Microsoft.Extensions.Logging.Abstractions.NullLogger<TableSyncService>.Instance);
