@@ -4,7 +4,7 @@ using System.Text;
 namespace VectorPipeline.TestServers;
 
 /// <summary>
-/// A throw-away MariaDB 10.11 server (Debian's <c>mariadb-server</c>, see <c>eng/install-prereqs.sh</c>) on a free
+/// A throw-away MariaDB 10.11 server (Debian's <c>mariadb-server</c>: <c>eng/install-prereqs.sh --with-mariadb</c>) on a free
 /// port in a temporary folder: <c>mariadb-install-db</c> initialises its data, <c>mariadbd</c> runs as the
 /// <c>mysql</c> user (which owns the data and socket folders) bound to 127.0.0.1, with a user <c>vp</c> (password
 /// <c>vp</c>) that may do anything; stopped and deleted on dispose. Needs root.
@@ -35,8 +35,7 @@ public sealed class MariaDbServer : IAsyncDisposable
     public string ConnectionString(string database) => $"Server=127.0.0.1;Port={Port};User ID={User};Password={Password};Database={database}";
 
     /// <summary>Initialises a data folder and starts a server; returns once it answers a ping and user <c>vp</c> exists.</summary>
-    /// <exception cref="InvalidOperationException">Initialising or starting failed; the message holds the server's output.</exception>
-    /// <exception cref="TimeoutException">The server did not answer within a minute.</exception>
+    /// <exception cref="InvalidOperationException">Initialising or starting failed, or the server did not answer a ping within a minute; the message holds the output.</exception>
     public static async Task<MariaDbServer> StartAsync()
     {
         var directory = ProcessRunner.CreateTempDirectory("vp-mariadb");
