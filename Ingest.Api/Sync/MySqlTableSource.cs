@@ -77,10 +77,10 @@ public sealed partial class MySqlTableSource : TableSource
     protected override bool SameName(string catalogName, string configuredName) => string.Equals(catalogName, configuredName, StringComparison.OrdinalIgnoreCase);
 
     /// <inheritdoc />
-    protected override async Task<(string QuotedTable, IReadOnlyList<(string Name, string Type)> Columns)> ReadColumnsAsync(DbConnection connection, CancellationToken cancellationToken)
+    protected override DbCommand CatalogCommand(DbConnection connection)
     {
         var dot = Options.Table!.IndexOf('.', StringComparison.Ordinal);
-        await using var command = connection.CreateCommand();
+        var command = connection.CreateCommand();
         command.CommandText = """
             SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, COLUMN_TYPE
               FROM information_schema.COLUMNS
@@ -89,16 +89,7 @@ public sealed partial class MySqlTableSource : TableSource
             """;
         command.Parameters.Add(new MySqlParameter("schema", dot < 0 ? DBNull.Value : Options.Table[..dot]));
         command.Parameters.Add(new MySqlParameter("table", dot < 0 ? Options.Table : Options.Table[(dot + 1)..]));
-        var table = "";
-        var columns = new List<(string, string)>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            table = Quote(reader.GetString(0)) + "." + Quote(reader.GetString(1));
-            columns.Add((reader.GetString(2), reader.GetString(3)));
-        }
-
-        return (table, columns);
+        return command;
     }
 
     [GeneratedRegex(@"^[a-z]+")]

@@ -39,9 +39,9 @@ public sealed class PostgresTableSource : TableSource
     protected override bool SameName(string catalogName, string configuredName) => catalogName == configuredName.ToLowerInvariant();
 
     /// <inheritdoc />
-    protected override async Task<(string QuotedTable, IReadOnlyList<(string Name, string Type)> Columns)> ReadColumnsAsync(DbConnection connection, CancellationToken cancellationToken)
+    protected override DbCommand CatalogCommand(DbConnection connection)
     {
-        await using var command = connection.CreateCommand();
+        var command = connection.CreateCommand();
         command.CommandText = """
             SELECT n.nspname::text, c.relname::text, a.attname::text, format_type(a.atttypid, a.atttypmod)
               FROM pg_class c
@@ -51,15 +51,6 @@ public sealed class PostgresTableSource : TableSource
              ORDER BY a.attnum
             """;
         command.Parameters.Add(new NpgsqlParameter("table", Options.Table!));
-        var table = "";
-        var columns = new List<(string, string)>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            table = Quote(reader.GetString(0)) + "." + Quote(reader.GetString(1));
-            columns.Add((reader.GetString(2), reader.GetString(3)));
-        }
-
-        return (table, columns);
+        return command;
     }
 }

@@ -142,7 +142,7 @@ public abstract class TableSource : IAsyncDisposable
 
     /// <summary>A text parameter converted to a column's type for the keyset comparison.</summary>
     /// <param name="parameter">The parameter's placeholder, for example <c>@mark</c>.</param>
-    /// <param name="columnType">The column's type as <see cref="ReadColumnsAsync"/> gave it.</param>
+    /// <param name="columnType">The column's type as <see cref="CatalogCommand"/> gave it.</param>
     protected abstract string CastParameter(string parameter, string columnType);
 
     /// <summary>An expression giving a JSON object, as text, of the given (string literal key, value expression) pairs.</summary>
@@ -158,10 +158,10 @@ public abstract class TableSource : IAsyncDisposable
     protected abstract bool SameName(string catalogName, string configuredName);
 
     /// <summary>
-    /// The table's quoted name as the catalog knows it and its columns (catalog name → type), in column order; no
-    /// columns when the table does not exist.
+    /// A catalog query over <paramref name="connection"/> listing the configured table's columns in column order, one row
+    /// each: schema, table, column name and column type, all text; no rows when the table does not exist.
     /// </summary>
-    protected abstract Task<(string QuotedTable, IReadOnlyList<(string Name, string Type)> Columns)> ReadColumnsAsync(DbConnection connection, CancellationToken cancellationToken);
+    protected abstract DbCommand CatalogCommand(DbConnection connection);
 
     private static string AddText(DbCommand command, string name, string value)
     {
@@ -175,7 +175,18 @@ public abstract class TableSource : IAsyncDisposable
 
     private async Task<Shape> ResolveAsync(DbConnection connection, CancellationToken cancellationToken)
     {
-        var (table, columns) = await ReadColumnsAsync(connection, cancellationToken);
+        var table = "";
+        var columns = new List<(string Name, string Type)>();
+        await using (var command = CatalogCommand(connection))
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                table = Quote(reader.GetString(0)) + "." + Quote(reader.GetString(1));
+                columns.Add((reader.GetString(2), reader.GetString(3)));
+            }
+        }
+
         if (columns.Count == 0)
         {
             throw new SyncSourceException($"Table {Options.Table} does not exist in the source database (or has no columns).");
