@@ -2,14 +2,18 @@
 # Installs what the local stack and the tests need, and nothing that is already there:
 #   PostgreSQL 15 server, pgvector 0.8 (binary package if one exists, else built from the
 #   Debian source package), RabbitMQ server; with --with-browser also Debian's chromium (for the browser
-#   test, which drives it through Microsoft.Playwright). Safe to run any number of times. Needs root.
+#   test, which drives it through Microsoft.Playwright); with --with-mariadb also Debian's MariaDB 10.11 server (for the
+#   MySQL sync-source tests, which start their own mariadbd; the package's own service is kept from starting). Safe
+#   to run any number of times. Needs root.
 set -euo pipefail
 
 WITH_BROWSER=0
+WITH_MARIADB=0
 for arg in "$@"; do
   case $arg in
     --with-browser) WITH_BROWSER=1 ;;
-    *) echo "usage: install-prereqs.sh [--with-browser]" >&2; exit 2 ;;
+    --with-mariadb) WITH_MARIADB=1 ;;
+    *) echo "usage: install-prereqs.sh [--with-browser] [--with-mariadb]" >&2; exit 2 ;;
   esac
 done
 
@@ -85,6 +89,31 @@ if command -v rabbitmq-server >/dev/null 2>&1 || [[ -x /usr/sbin/rabbitmq-server
   log "RabbitMQ server: present"
 else
   apt_install rabbitmq-server
+fi
+
+# MariaDB (MySQL sync-source tests only; they start their own mariadbd, the package's own service must not run)
+if [[ $WITH_MARIADB -eq 1 ]]; then
+  if command -v mariadbd >/dev/null 2>&1; then
+    log "MariaDB server: present"
+  else
+    # policy-rc.d exit 101 is Debian's way to tell maintainer scripts not to start services (no systemd here).
+    POLICY=/usr/sbin/policy-rc.d
+    OWN_POLICY=0
+    if [[ ! -e $POLICY ]]; then
+      printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$POLICY" >/dev/null
+      $SUDO chmod 755 "$POLICY"
+      OWN_POLICY=1
+    fi
+    apt_install mariadb-server
+    if [[ $OWN_POLICY -eq 1 ]]; then
+      $SUDO rm -f "$POLICY"
+    fi
+  fi
+  # Should a package script have started the Debian service anyway, stop it (it would hold port 3306).
+  if [[ -x /etc/init.d/mariadb ]] && /etc/init.d/mariadb status >/dev/null 2>&1; then
+    log "MariaDB: stopping the service the package started"
+    $SUDO /etc/init.d/mariadb stop >/dev/null || true
+  fi
 fi
 
 # Chromium (browser test only)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The test command: installs what the tests need (eng/install-prereqs.sh --with-browser), builds
+# The test command: installs what the tests need (eng/install-prereqs.sh --with-browser --with-mariadb), builds
 # VectorPipeline.sln (every project, the AppHost included) and runs every test project. The integration,
 # end-to-end and AppHost tests start their own PostgreSQL and RabbitMQ on free ports and remove them
 # afterwards. Needs root. Extra arguments go to dotnet test.
@@ -7,7 +7,7 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 configuration=${VP_CONFIGURATION:-Release}
 
-"$repo/eng/install-prereqs.sh" --with-browser
+"$repo/eng/install-prereqs.sh" --with-browser --with-mariadb
 rm -f "$repo/TestResults/end-to-end.txt"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

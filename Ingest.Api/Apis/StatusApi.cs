@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using VectorPipeline.Messaging;
 using VectorPipeline.Messaging.Contracts;
+using VectorPipeline.Ingest.Sync;
 using VectorPipeline.ServiceDefaults.Security;
 using VectorPipeline.VectorStore;
 
@@ -36,8 +37,9 @@ public sealed record FailureResponse(string Tenant, string DocumentId, long Chun
 /// <param name="Documents">Totals for the active model.</param>
 /// <param name="Models">Every model, as <c>GET /models</c> lists them.</param>
 /// <param name="RecentFailures">The 10 most recent unresolved embedding failures, newest first.</param>
+/// <param name="Sync">Every configured table-sync source (<c>Sync:Sources</c>) by name, as this Ingest.Api process saw its last pass; empty when none.</param>
 public sealed record PipelineStatusResponse(QueueStatus? Queue, string? QueueError, string? ActiveModel, DocumentTotalsResponse Documents,
-    IReadOnlyList<ModelResponse> Models, IReadOnlyList<FailureResponse> RecentFailures);
+    IReadOnlyList<ModelResponse> Models, IReadOnlyList<FailureResponse> RecentFailures, IReadOnlyList<SyncSourceStatus> Sync);
 
 /// <summary><c>GET /status</c>: the pipeline at a glance, over every tenant (what <c>vp status</c> shows); <c>admin</c> role.</summary>
 public static class StatusApi
@@ -46,7 +48,7 @@ public static class StatusApi
     public static IEndpointRouteBuilder MapStatusApi(this IEndpointRouteBuilder app)
     {
         app.MapGet("/status", GetStatus).WithName("GetStatus").WithTags("Status").RequireAuthorization(AuthPolicies.Admin)
-            .WithSummary("Queue depth, dead letters, document totals for the active model, models and recent failures.");
+            .WithSummary("Queue depth, dead letters, document totals for the active model, models, recent failures and sync sources.");
         return app;
     }
 
@@ -55,7 +57,7 @@ public static class StatusApi
 
     /// <summary>Handles <c>GET /status</c>. Counts are exact (one pass over chunks and embeddings).</summary>
     public static async Task<Ok<PipelineStatusResponse>> GetStatus(QueueDepthProbe queues, EmbeddingModelStore models, PipelineStatistics statistics,
-        ILoggerFactory loggerFactory, CancellationToken cancellationToken)
+        SyncStatusBoard sync, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
     {
         QueueStatus? queue = null;
         string? queueError = null;
@@ -77,6 +79,7 @@ public static class StatusApi
         return TypedResults.Ok(new PipelineStatusResponse(queue, queueError, active?.Key,
             new DocumentTotalsResponse(totals.Total, totals.Ready, totals.Failed, totals.FailedChunks),
             (await models.ListAsync(cancellationToken)).Select(ModelsApi.ToResponse).ToList(),
-            failures.Select(f => new FailureResponse(TenantOf(f.DocumentId), DocumentKey.ClientId(f.DocumentId), f.ChunkId, f.ModelKey, f.Error, f.OccurredAt)).ToList()));
+            failures.Select(f => new FailureResponse(TenantOf(f.DocumentId), DocumentKey.ClientId(f.DocumentId), f.ChunkId, f.ModelKey, f.Error, f.OccurredAt)).ToList(),
+            sync.List()));
     }
 }

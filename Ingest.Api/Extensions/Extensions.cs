@@ -50,12 +50,14 @@ public static class Extensions
         builder.Services.AddSingleton<VectorIndexMaintenance>();
         builder.Services.AddHostedService(services => services.GetRequiredService<VectorIndexMaintenance>());
         var syncSources = TableSyncService.ReadSources(builder.Configuration);
+        builder.Services.AddSingleton<SyncStatusBoard>();
         if (syncSources.Count > 0)
         {
             builder.Services.AddSingleton(services => new TableSyncService(syncSources,
                 options => new IngestorDocumentSink(options.Tenant, services.GetRequiredService<IServiceScopeFactory>(),
                     services.GetRequiredService<DocumentStore>(), services.GetRequiredService<IOptions<DocumentLimitsOptions>>()),
-                services.GetRequiredService<Npgsql.NpgsqlDataSource>(), services.GetRequiredService<ILogger<TableSyncService>>()));
+                services.GetRequiredService<Npgsql.NpgsqlDataSource>(), services.GetRequiredService<ILogger<TableSyncService>>(),
+                services.GetRequiredService<SyncStatusBoard>()));
             builder.Services.AddHostedService(services => services.GetRequiredService<TableSyncService>());
         }
 

@@ -6,33 +6,54 @@ namespace VectorPipeline.Ingest.Sync;
 /// <param name="Source">The source's name.</param>
 /// <param name="Ran">False when another Ingest.Api replica was syncing this source (nothing done).</param>
 /// <param name="Rows">Rows read.</param>
-/// <param name="Accepted">Documents stored (new, changed or unchanged).</param>
+/// <param name="Accepted">Documents stored (new, changed or unchanged); with <see cref="TableSyncOptions.DocumentPerColumn"/> a row gives one per text column.</param>
 /// <param name="Queued">Chunks queued for embedding.</param>
-/// <param name="Skipped">Rows without text, or refused (logged with the reason).</param>
-/// <param name="Deleted">Documents deleted because their row is gone (key comparison).</param>
+/// <param name="Skipped">Documents without text (NULL or blank; a stored one is deleted), or refused (logged with the reason).</param>
+/// <param name="Deleted">Documents deleted because their row is gone (key comparison) or their text became blank.</param>
 public sealed record SyncPassResult(string Source, bool Ran, int Rows, int Accepted, int Queued, int Skipped, int Deleted);
 
 /// <summary>
-/// Keeps tables of other PostgreSQL databases in sync as documents (<c>Sync:Sources:{name}</c>, see
-/// <see cref="TableSyncOptions"/>): every <see cref="TableSyncOptions.IntervalSeconds"/> it reads the rows after
-/// the source's high-water mark page by page, ingests each as a document (id = <c>{source name}/{row key}</c>, see
-/// <see cref="DocumentIdPrefix"/>; documents an earlier version stored under the bare key are read again once and
-/// the bare ones deleted) through
-/// <see cref="IDocumentSink"/>, and records the mark in <c>sync_marks</c> only after the whole page was
-/// accepted, so a crash re-reads rather than skips. Optionally it compares all keys to delete the documents whose
-/// row is gone. One Ingest.Api replica syncs a source at a time (a session advisory try-lock per source).
-/// MySQL sources are not supported: no MySQL client library restores on this project's machines.
+/// Keeps tables of other databases (PostgreSQL, MySQL, MariaDB: <see cref="TableSyncOptions.Kind"/>) in sync as
+/// documents (<c>Sync:Sources:{name}</c>, see <see cref="TableSyncOptions"/>): every
+/// <see cref="TableSyncOptions.IntervalSeconds"/> it reads the rows after the source's high-water mark page by page
+/// (<see cref="TableSource"/>), maps each to its documents (<see cref="RowDocuments"/>: id
+/// <c>{source name}/{row key}</c>, see <see cref="DocumentIdPrefix"/>, or <c>{source name}/{row key}/{column}</c> per
+/// text column; documents an earlier version stored under the bare key are read again once and the bare ones
+/// deleted), ingests them through <see cref="IDocumentSink"/>, and records the mark in <c>sync_marks</c> only after
+/// the whole page was accepted, so a crash re-reads rather than skips. Optionally it compares all keys to delete the
+/// documents whose row is gone. One Ingest.Api replica syncs a source at a time (a session advisory try-lock per
+/// source, in the vector store's PostgreSQL whatever the source's kind). Each pass's outcome goes to
+/// <see cref="Status"/> (<c>GET /status</c>).
 /// </summary>
+/// <param name="sources">The checked sources by name (<see cref="ReadSources"/>).</param>
+/// <param name="sinkFor">The sink of a source's documents.</param>
+/// <param name="vectorStore">The vector store: <c>sync_marks</c> and the advisory locks.</param>
+/// <param name="logger">Pass and failure log.</param>
+/// <param name="status">Where the sources' states are recorded; a new board when null.</param>
 public sealed partial class TableSyncService(
     IReadOnlyDictionary<string, TableSyncOptions> sources,
     Func<TableSyncOptions, IDocumentSink> sinkFor,
     NpgsqlDataSource vectorStore,
-    ILogger<TableSyncService> logger) : BackgroundService
+    ILogger<TableSyncService> logger,
+    SyncStatusBoard? status = null) : BackgroundService
 {
     private const int LockClass = 0x5650_5359; // "VPSY"; the second key is hashtext(source)
 
     // Sources whose documents with bare (unprefixed) ids were looked for, and replaced, by this process.
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _legacyChecked = new(StringComparer.Ordinal);
+
+    /// <summary>Each source's state after its last pass (every source is registered as <c>pending</c> at construction).</summary>
+    public SyncStatusBoard Status { get; } = Register(status ?? new SyncStatusBoard(), sources);
+
+    private static SyncStatusBoard Register(SyncStatusBoard board, IReadOnlyDictionary<string, TableSyncOptions> sources)
+    {
+        foreach (var (name, options) in sources)
+        {
+            board.Register(name, options.Kind);
+        }
+
+        return board;
+    }
 
     /// <summary>Reads and checks every <c>Sync:Sources:{name}</c> section.</summary>
     /// <exception cref="InvalidOperationException">A source's settings are invalid; the message names the key.</exception>
@@ -54,10 +75,26 @@ public sealed partial class TableSyncService(
     /// is due (or <paramref name="checkDeletes"/> forces it).
     /// </summary>
     /// <exception cref="KeyNotFoundException">No source has this name.</exception>
+    /// <exception cref="SyncSourceException">The source's table or a configured column does not exist; the message names it.</exception>
     /// <exception cref="Exception">Reading the source or storing a document failed; the mark stays at the last complete page.</exception>
     public async Task<SyncPassResult> SyncOnceAsync(string name, bool checkDeletes = false, CancellationToken cancellationToken = default)
     {
         var options = sources[name];
+        try
+        {
+            var result = await PassAsync(name, options, checkDeletes, cancellationToken);
+            Status.Finished(name, result.Ran);
+            return result;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Status.Failed(name, ex);
+            throw;
+        }
+    }
+
+    private async Task<SyncPassResult> PassAsync(string name, TableSyncOptions options, bool checkDeletes, CancellationToken cancellationToken)
+    {
         var sink = sinkFor(options);
         await using var leader = await vectorStore.OpenConnectionAsync(cancellationToken);
         await using (var tryLock = new NpgsqlCommand($"SELECT pg_try_advisory_lock({LockClass}, hashtext($1))", leader))
@@ -71,10 +108,11 @@ public sealed partial class TableSyncService(
 
         try
         {
-            await using var table = new PostgresTableSource(options);
+            await using var table = TableSource.Create(options);
             var (mark, lastDeleteCheck) = await LoadMarkAsync(leader, name, cancellationToken);
             var documentSource = options.DocumentSource ?? name;
             var prefix = DocumentIdPrefix(name);
+            var documents = new RowDocuments(options, prefix, documentSource);
             // Documents stored by earlier versions under the bare key: read every row again (under the prefixed ids),
             // then delete the bare ones, once per process.
             var legacy = _legacyChecked.ContainsKey(name) ? [] : await ListLegacyIdsAsync(sink, documentSource, prefix, cancellationToken);
@@ -83,7 +121,7 @@ public sealed partial class TableSyncService(
                 mark = null;
             }
 
-            int rows = 0, accepted = 0, queued = 0, skipped = 0;
+            int rows = 0, accepted = 0, queued = 0, skipped = 0, blanked = 0;
             while (true)
             {
                 var page = await table.ReadPageAsync(mark, cancellationToken);
@@ -95,22 +133,27 @@ public sealed partial class TableSyncService(
                 foreach (var row in page)
                 {
                     rows++;
-                    if (string.IsNullOrWhiteSpace(row.Text))
+                    foreach (var (id, document) in documents.For(row))
                     {
-                        skipped++;
-                        continue;
-                    }
+                        if (document is null)
+                        {
+                            // No text (any more): a document stored from earlier text would be found by search forever.
+                            skipped++;
+                            blanked += await sink.DeleteAsync(id, cancellationToken) ? 1 : 0;
+                            continue;
+                        }
 
-                    var result = await sink.UpsertAsync(new IncomingDocument(prefix + row.Key, row.Title, row.Text, documentSource, row.MetadataJson), cancellationToken);
-                    if (result.Accepted)
-                    {
-                        accepted++;
-                        queued += result.Queued;
-                    }
-                    else
-                    {
-                        skipped++;
-                        LogRowRefused(name, row.Key, result.Reason ?? "");
+                        var result = await sink.UpsertAsync(document, cancellationToken);
+                        if (result.Accepted)
+                        {
+                            accepted++;
+                            queued += result.Queued;
+                        }
+                        else
+                        {
+                            skipped++;
+                            LogRowRefused(name, id, result.Reason ?? "");
+                        }
                     }
                 }
 
@@ -118,7 +161,7 @@ public sealed partial class TableSyncService(
                 await SaveMarkAsync(leader, name, mark, page.Count, cancellationToken);
             }
 
-            var deleted = 0;
+            var deleted = blanked;
             foreach (var id in legacy)
             {
                 deleted += await sink.DeleteAsync(id, cancellationToken) ? 1 : 0;
@@ -132,7 +175,7 @@ public sealed partial class TableSyncService(
             _legacyChecked[name] = true;
             if (checkDeletes || (options.DeleteCheckIntervalSeconds is { } every && (lastDeleteCheck is null || DateTimeOffset.UtcNow - lastDeleteCheck > TimeSpan.FromSeconds(every))))
             {
-                deleted += await DeleteMissingAsync(leader, name, table, sink, documentSource, prefix, cancellationToken);
+                deleted += await DeleteMissingAsync(leader, name, table, documents, sink, documentSource, prefix, cancellationToken);
             }
 
             if (rows > 0 || deleted > 0)
@@ -191,13 +234,13 @@ public sealed partial class TableSyncService(
         return legacy;
     }
 
-    private static async Task<int> DeleteMissingAsync(NpgsqlConnection leader, string name, PostgresTableSource table, IDocumentSink sink, string documentSource, string prefix,
-        CancellationToken cancellationToken)
+    private static async Task<int> DeleteMissingAsync(NpgsqlConnection leader, string name, TableSource table, RowDocuments documents, IDocumentSink sink,
+        string documentSource, string prefix, CancellationToken cancellationToken)
     {
         var keys = new HashSet<string>(StringComparer.Ordinal);
         await foreach (var key in table.ReadAllKeysAsync(cancellationToken))
         {
-            keys.Add(prefix + key);
+            keys.UnionWith(documents.IdsFor(key));
         }
 
         var gone = new List<string>();
@@ -248,8 +291,8 @@ public sealed partial class TableSyncService(
     [LoggerMessage(Level = LogLevel.Information, Message = "Sync {Source}: {Rows} rows read, {Accepted} documents stored, {Queued} chunks queued, {Skipped} skipped, {Deleted} deleted")]
     private partial void LogPass(string source, int rows, int accepted, int queued, int skipped, int deleted);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Sync {Source}: row {Key} refused: {Reason}")]
-    private partial void LogRowRefused(string source, string key, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Sync {Source}: document {Id} refused: {Reason}")]
+    private partial void LogRowRefused(string source, string id, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Sync {Source}: pass failed; the mark stays at the last complete page and the next pass retries")]
     private partial void LogPassFailed(Exception exception, string source);
