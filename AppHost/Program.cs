@@ -32,6 +32,8 @@ try
     builder.AddProject<Projects.Embed_Worker>(ResourceNames.EmbedWorker)
         .WithEndpoint("http", endpoint => endpoint.Port = settings.EmbedWorkerPort)
         .WithReplicas(settings.EmbedWorkerReplicas)
+        // The replicas share this machine's cores: each runs the built-in model on its share (docs/benchmarks-onnx.md).
+        .WithEnvironment("Embedding__Onnx__MaxConcurrentRuns", Math.Max(1, Environment.ProcessorCount / settings.EmbedWorkerReplicas).ToString(System.Globalization.CultureInfo.InvariantCulture))
         .WithServices(infrastructure, settings, messaging: true, embeddings: true);
 
     builder.AddProject<Projects.Search_Api>(ResourceNames.SearchApi)

@@ -8,6 +8,8 @@
 #                                               or SIGINT ends it with a fast shutdown. The AppHost creates
 #                                               the database once the server accepts connections.
 # The server runs as the postgres user (initdb refuses root); DIR is owned by that user.
+# VP_POSTGRES_OPTIONS, when set, adds server options to start (for example the benchmark's
+# "-c shared_preload_libraries=pg_stat_statements").
 set -euo pipefail
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 cmd=${1:?usage: postgres.sh start|stop|run DIR [PORT] [DATABASE]}
@@ -37,7 +39,7 @@ case $cmd in
       echo "PostgreSQL already running from $dir" >&2
     else
       as_postgres "$PG_BIN/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 60 \
-        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=200" start >/dev/null \
+        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=200 ${VP_POSTGRES_OPTIONS:-}" start >/dev/null \
         || { tail -20 "$dir/server.log" >&2; exit 1; }
     fi
     if ! "$PG_BIN/psql" -h 127.0.0.1 -p "$port" -U postgres -d postgres -Atc "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1; then

@@ -44,6 +44,9 @@ public sealed class OnnxModelDefinition
     /// <summary>ONNX Runtime intra-op threads.</summary>
     public int IntraOpThreads { get; init; } = 1;
 
+    /// <summary>Inference runs at once per process (<see cref="OnnxModelOptions.MaxConcurrentRuns"/> resolved), ≥ 1.</summary>
+    public int MaxConcurrentRuns { get; init; } = 1;
+
     /// <summary>Texts per inference run.</summary>
     public int RunBatchSize { get; init; } = 16;
 
@@ -78,6 +81,12 @@ public sealed class OnnxModelDefinition
         var path = $"{prefix}:Onnx";
         Range(path, nameof(onnx.IntraOpThreads), onnx.IntraOpThreads, 1, 64);
         Range(path, nameof(onnx.RunBatchSize), onnx.RunBatchSize, 1, 256);
+        if (onnx.MaxConcurrentRuns is { } runs)
+        {
+            Range(path, nameof(onnx.MaxConcurrentRuns), runs, 1, 256);
+        }
+
+        var maxConcurrentRuns = onnx.MaxConcurrentRuns ?? Math.Max(1, Environment.ProcessorCount / onnx.IntraOpThreads);
         Range(path, nameof(onnx.CudaDeviceId), onnx.CudaDeviceId, 0, 63);
         var executionProvider = (onnx.ExecutionProvider ?? "cpu").Trim().ToLowerInvariant();
         if (executionProvider is not ("cpu" or "cuda"))
@@ -140,6 +149,7 @@ public sealed class OnnxModelDefinition
                 BuiltIn = builtIn,
                 IntraOpThreads = onnx.IntraOpThreads,
                 RunBatchSize = onnx.RunBatchSize,
+                MaxConcurrentRuns = maxConcurrentRuns,
                 UseCuda = executionProvider == "cuda",
                 CudaDeviceId = onnx.CudaDeviceId,
                 SettingsPath = path,
@@ -181,6 +191,7 @@ public sealed class OnnxModelDefinition
             LowerCase = onnx.LowerCase,
             IntraOpThreads = onnx.IntraOpThreads,
             RunBatchSize = onnx.RunBatchSize,
+            MaxConcurrentRuns = maxConcurrentRuns,
             UseCuda = executionProvider == "cuda",
             CudaDeviceId = onnx.CudaDeviceId,
             SettingsPath = path,

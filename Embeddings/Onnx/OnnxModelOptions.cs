@@ -48,6 +48,13 @@ public sealed class OnnxModelOptions
     /// </summary>
     public int IntraOpThreads { get; set; } = 1;
 
+    /// <summary>
+    /// Inference runs of the model at once in one process, 1..256; the rest wait. Null (default): the machine's
+    /// cores divided by <see cref="IntraOpThreads"/>, at least 1. With several workers on one machine, set it to their
+    /// share of the cores (the AppHost does). Measured in docs/benchmarks-onnx.md (1, 2 and 4 runs at once on 2 cores).
+    /// </summary>
+    public int? MaxConcurrentRuns { get; set; }
+
     /// <summary>Texts per inference run, 1..256; 16 by default. Texts of similar length are grouped so that padding stays small.</summary>
     public int RunBatchSize { get; set; } = 16;
 

@@ -18,11 +18,14 @@ public sealed class OnnxModelSession
     private readonly InferenceSession _session;
     private readonly string[] _inputNames;
     private readonly string _outputName;
+    private readonly SemaphoreSlim _runs;
 
-    private OnnxModelSession(InferenceSession session, TimeSpan loadTime)
+    private OnnxModelSession(InferenceSession session, TimeSpan loadTime, int maxConcurrentRuns)
     {
         _session = session;
         LoadTime = loadTime;
+        MaxConcurrentRuns = maxConcurrentRuns;
+        _runs = new SemaphoreSlim(maxConcurrentRuns, maxConcurrentRuns);
         var inputs = session.InputMetadata.Keys.ToArray();
         foreach (var required in new[] { "input_ids", "attention_mask" })
         {
@@ -46,6 +49,13 @@ public sealed class OnnxModelSession
 
     /// <summary>Length of the token vectors the model declares (−1 when symbolic).</summary>
     public int Dimensions { get; }
+
+    /// <summary>
+    /// Runs of this session at once, at most (<see cref="OnnxModelDefinition.MaxConcurrentRuns"/> of the definition that
+    /// loaded it); further callers wait. A worker embeds several batches at once so that database work overlaps the
+    /// model, but more CPU-bound runs than cores only share the cores and thrash their caches.
+    /// </summary>
+    public int MaxConcurrentRuns { get; }
 
     /// <summary>How long creating the session took.</summary>
     public TimeSpan LoadTime { get; }
@@ -147,7 +157,18 @@ public sealed class OnnxModelSession
         using var typesValue = HasTokenTypeIds ? OrtValue.CreateTensorValueFromMemory(new long[rows * length], shape) : null;
         var inputs = HasTokenTypeIds ? new[] { idsValue, maskValue, typesValue! } : new[] { idsValue, maskValue };
         using var runOptions = new RunOptions();
-        using var outputs = _session.Run(runOptions, _inputNames, inputs, [_outputName]);
+        _runs.Wait();
+        IDisposableReadOnlyCollection<OrtValue> outputs;
+        try
+        {
+            outputs = _session.Run(runOptions, _inputNames, inputs, [_outputName]);
+        }
+        finally
+        {
+            _runs.Release();
+        }
+
+        using var _ = outputs;
         var output = outputs[0];
         var outputShape = output.GetTensorTypeAndShape().Shape;
         var dimensions = (int)outputShape[^1];
@@ -194,7 +215,7 @@ public sealed class OnnxModelSession
                 $"The ONNX model {definition.Name} ({definition.ModelFile ?? definition.BuiltIn!.AssemblyPath}) cannot be loaded: {e.Message}", e);
         }
 
-        var loaded = new OnnxModelSession(session, watch.Elapsed);
+        var loaded = new OnnxModelSession(session, watch.Elapsed, definition.MaxConcurrentRuns);
         if (loaded.Dimensions > 0 && loaded.Dimensions != definition.Dimensions)
         {
             session.Dispose();

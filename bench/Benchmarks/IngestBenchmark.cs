@@ -1,3 +1,4 @@
+using Npgsql;
 using VectorPipeline.Benchmarks.Report;
 using VectorPipeline.TestServers;
 using VectorPipeline.VectorStore;
@@ -39,11 +40,17 @@ public static class IngestBenchmark
                     ["postgres"] = [postgres.ProcessId ?? 0],
                     ["rabbitmq"] = [rabbit.ProcessId ?? 0],
                 };
+                var profiling = await ResetStatementsAsync(pipeline.DataSource);
                 var before = CpuMeter.Seconds(groups);
                 var (chunks, elapsed) = await pipeline.IngestAsync(corpus, size.IngestChunks, Paragraphs, ParagraphChars, TimeSpan.FromMinutes(10));
                 var cpu = CpuMeter.Difference(before, CpuMeter.Seconds(groups));
                 var run = new IngestRun(workers, chunks, Math.Round(elapsed.TotalSeconds, 2), Math.Round(chunks / elapsed.TotalSeconds, 1), cpu);
                 result.Runs.Add(run);
+                if (profiling)
+                {
+                    result.Statements = await StatementsAsync(pipeline.DataSource);
+                }
+
                 log($"ingest: {workers} worker(s): {chunks} chunks in {elapsed.TotalSeconds:F1} s = {run.ChunksPerSecond:F0} chunks/s; CPU {cpu.Values.Sum():F1} s ({string.Join(", ", cpu.Select(c => $"{c.Key} {c.Value:F1}"))})");
             }
 
@@ -77,5 +84,38 @@ public static class IngestBenchmark
         result.RabbitMqMessagesPerSecond = Math.Round(await Baselines.RabbitMqAsync(rabbit.ConnectionString, Math.Max(rows.Count, 1)), 1);
         log($"ingest baseline: RabbitMQ publish/consume: {result.RabbitMqMessagesPerSecond:F0} messages/s");
         return result;
+    }
+
+    // Empties pg_stat_statements for this database; false when the server has not loaded it.
+    private static async Task<bool> ResetStatementsAsync(NpgsqlDataSource dataSource)
+    {
+        try
+        {
+            await Baselines.ExecuteAsync(dataSource, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset()");
+            return true;
+        }
+        catch (PostgresException)
+        {
+            return false;
+        }
+    }
+
+    // The statements that took the most execution time since the reset, in this database.
+    private static async Task<List<StatementCost>> StatementsAsync(NpgsqlDataSource dataSource)
+    {
+        await using var command = dataSource.CreateCommand("""
+            SELECT calls, rows, total_exec_time, left(regexp_replace(query, '\s+', ' ', 'g'), 160)
+              FROM pg_stat_statements
+             WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+             ORDER BY total_exec_time DESC LIMIT 12
+            """);
+        var statements = new List<StatementCost>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            statements.Add(new StatementCost(reader.GetInt64(0), reader.GetInt64(1), Math.Round(reader.GetDouble(2), 1), reader.GetString(3)));
+        }
+
+        return statements;
     }
 }

@@ -78,6 +78,8 @@ if (options.ContainsKey("render"))
 
 Log($"VectorPipeline benchmarks, size {size.Name}, parts {string.Join(",", parts)}; output under {output}");
 results.Machine = MachineInfo();
+// pg_stat_statements shows where the pipeline's PostgreSQL time goes (part 1's statement profile).
+Environment.SetEnvironmentVariable("VP_POSTGRES_OPTIONS", "-c shared_preload_libraries=pg_stat_statements");
 await using (var postgres = await PostgresServer.StartAsync())
 await using (var rabbit = await RabbitMqServer.StartAsync())
 {

@@ -4,7 +4,7 @@ namespace VectorPipeline.Benchmarks;
 
 /// <summary>
 /// A corpus of real text larger than the sample documents themselves, for the HNSW recall measurement on real-model
-/// vectors: every run of 1 to <c>maxSentences</c> consecutive sentences of each document (fenced code removed, white
+/// vectors: every run of 1 to <c>maxSentences</c> (10) consecutive sentences of each document (fenced code removed, white
 /// space collapsed, sentences of fewer than 4 words left out), as chunks of several sizes would cut it. Windows
 /// overlap, as chunks with overlap do; no two are equal.
 /// </summary>
@@ -20,7 +20,7 @@ public static partial class SentenceWindows
     /// <param name="maxWords">Windows longer than this many words are left out.</param>
     /// <param name="seed">Shuffle seed.</param>
     /// <returns>The windows; fewer than <paramref name="count"/> when the documents have fewer.</returns>
-    public static IReadOnlyList<string> Build(IEnumerable<string> documents, int count, int maxSentences = 6, int maxWords = 120, int seed = 11)
+    public static IReadOnlyList<string> Build(IEnumerable<string> documents, int count, int maxSentences = 10, int maxWords = 200, int seed = 11)
     {
         var windows = new List<string>();
         var seen = new HashSet<string>(StringComparer.Ordinal);

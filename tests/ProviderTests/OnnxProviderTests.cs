@@ -165,6 +165,7 @@ public sealed class OnnxProviderTests
         { o => { o.Model = MiniLm; o.Onnx.MaxSequenceLength = 512; }, "Embedding:Onnx:MaxSequenceLength is 512; the built-in model all-minilm-l6-v2 takes at most 256" },
         { o => o.Onnx.IntraOpThreads = 0, "Embedding:Onnx:IntraOpThreads must be between 1 and 64; it is 0." },
         { o => o.Onnx.ExecutionProvider = "rocm", "Embedding:Onnx:ExecutionProvider must be cpu or cuda; it is 'rocm'." },
+        { o => o.Onnx.MaxConcurrentRuns = 0, "Embedding:Onnx:MaxConcurrentRuns must be between 1 and 256; it is 0." },
         { o => o.Onnx.Pooling = "max", "Embedding:Onnx:Pooling must be cls or mean; it is 'max'." },
     };
 
@@ -184,6 +185,22 @@ public sealed class OnnxProviderTests
 
         Assert.StartsWith("Embedding:Onnx:ExecutionProvider is cuda, but the CUDA execution provider cannot run model arctic-embed-xs on device 0", error.Message);
         Assert.Contains("-p:OnnxRuntimeGpu=true", error.Message);
+    }
+
+    [Theory]
+    [InlineData(1, null)]
+    [InlineData(2, null)]
+    [InlineData(1, 3)]
+    public void Runs_at_once_default_to_the_cores_over_the_intra_op_threads(int intraOpThreads, int? configured)
+    {
+        var definition = OnnxModelDefinition.Resolve(new EmbeddingModelOptions
+        {
+            Provider = "onnx",
+            Model = MiniLm,
+            Onnx = new OnnxModelOptions { IntraOpThreads = intraOpThreads, MaxConcurrentRuns = configured },
+        }, "Embedding");
+
+        Assert.Equal(configured ?? Math.Max(1, Environment.ProcessorCount / intraOpThreads), definition.MaxConcurrentRuns);
     }
 
     [Fact]

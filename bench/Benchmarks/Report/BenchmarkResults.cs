@@ -55,6 +55,9 @@ public sealed class IngestResult
     /// <summary>Binary COPY into the indexed table, two connections at once, rows/s.</summary>
     public double Copy2RowsPerSecond { get; set; }
 
+    /// <summary>The statements of the last pipeline run by PostgreSQL execution time (pg_stat_statements), most first; empty when the extension is not there.</summary>
+    public List<StatementCost> Statements { get; set; } = [];
+
     /// <summary>CPU seconds of the one-connection COPY, by process group (the benchmark program as the COPY client, PostgreSQL).</summary>
     public Dictionary<string, double> CopyCpuSeconds { get; set; } = [];
 
@@ -76,6 +79,9 @@ public sealed class IngestResult
     /// <summary>Peak RSS (VmHWM) of each service at the end of the part, MiB.</summary>
     public Dictionary<string, double> PeakRssMiB { get; set; } = [];
 }
+
+/// <summary>One statement's share of a run: calls, rows, total execution time (ms) and the normalised text (shortened).</summary>
+public sealed record StatementCost(long Calls, long Rows, double TotalMs, string Query);
 
 /// <summary>One pipeline ingest run; <paramref name="CpuSeconds"/>: CPU seconds it cost, by process group (services, PostgreSQL, RabbitMQ), where measured.</summary>
 public sealed record IngestRun(int Workers, int Chunks, double Seconds, double ChunksPerSecond, Dictionary<string, double>? CpuSeconds = null);

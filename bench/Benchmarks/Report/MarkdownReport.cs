@@ -94,12 +94,14 @@ public static class MarkdownReport
         s.AppendLine("baseline measured **in the same run** on the same machine, because these machines are shared and noisy (other");
         s.AppendLine("test suites run beside the benchmark; the load average before and after is below). Absolute numbers are given too.");
         s.AppendLine("Written by `bench/run.sh` (the program `bench/Benchmarks`); do not edit by hand: the tuning notes come from");
-        s.AppendLine("`bench/tuning.md`.");
+        s.AppendLine("`bench/tuning.md`. Parts 1 to 6 measure the pipeline with the hashing embedder (its own overhead); part 7, the");
+        s.AppendLine("built-in ONNX model against raw ONNX Runtime, is on its own page: [benchmarks-onnx.md](benchmarks-onnx.md).");
         s.AppendLine();
         s.AppendLine("## Reproduce");
         s.AppendLine();
         s.AppendLine("```bash");
-        s.AppendLine("bench/run.sh                 # default sizes, under 20 minutes on 2 cores; writes this page");
+        s.AppendLine("bench/run.sh                 # default sizes, about 35 minutes on 2 cores; writes this page and benchmarks-onnx.md");
+        s.AppendLine("bench/run.sh --parts ingest,model,search   # this page only, under 20 minutes");
         s.AppendLine("bench/run.sh --size large    # adds the 1M-chunk corpus level: about 9 minutes more (20 in all on 2 cores)");
         s.AppendLine("bench/run.sh --size tiny --out /tmp/bench   # the CI smoke run, under a minute");
         s.AppendLine("```");
@@ -183,6 +185,21 @@ public static class MarkdownReport
 
             var copyCells = groups.Select(g => ingest.CopyCpuSeconds.TryGetValue(g, out var v) ? I($"{v * 1000 / ingest.BaselineRows:F2}") : "");
             s.AppendLine(I($"| baseline: binary COPY, 1 connection | {string.Join(" | ", copyCells)} | {copyCpu:F2} | 1.00× |"));
+            s.AppendLine();
+        }
+
+        if (ingest.Statements.Count > 0)
+        {
+            var last = ingest.Runs[^1];
+            s.AppendLine(I($"Where PostgreSQL's time goes in the last pipeline run ({last.Chunks} chunks; pg_stat_statements, execution time, the benchmark's own polling included):"));
+            s.AppendLine();
+            s.AppendLine("| Statement | Calls | Rows | Total ms | ms per 1,000 chunks |");
+            s.AppendLine("|---|---|---|---|---|");
+            foreach (var statement in ingest.Statements)
+            {
+                s.AppendLine(I($"| `{statement.Query.Replace("|", "\\|", StringComparison.Ordinal)}` | {statement.Calls} | {statement.Rows} | {statement.TotalMs:F0} | {statement.TotalMs * 1000 / last.Chunks:F0} |"));
+            }
+
             s.AppendLine();
         }
 

@@ -117,7 +117,7 @@ public static class OnnxReport
         s.AppendLine();
         s.AppendLine("## 7.2 Search with the query embedded in Search.Api");
         s.AppendLine();
-        s.AppendLine(I($"{o.SearchChunks:N0} chunks: runs of 1 to 6 consecutive sentences of the same documents (up to 120 words), embedded by the model{(o.CorpusEmbedSeconds > 0 ? I($" in {o.CorpusEmbedSeconds:F0} s") : " (vectors from the cache)")},"));
+        s.AppendLine(I($"{o.SearchChunks:N0} chunks: runs of 1 to 10 consecutive sentences of the same documents (up to 200 words), embedded by the model{(o.CorpusEmbedSeconds > 0 ? I($" in {o.CorpusEmbedSeconds:F0} s") : " (vectors from the cache)")},"));
         s.AppendLine(I($"loaded by COPY, HNSW built after the load. One client, {o.Api?.Count ?? 0} SQuAD questions in turn, top 10, ef_search {SearchBenchmark.EfSearch}."));
         s.AppendLine();
         s.AppendLine("| Path | p50 ms | p95 ms | p99 ms |");
