@@ -72,7 +72,7 @@ public static class OnnxReport
         s.AppendLine(I($"Part 7 of `bench/run.sh` (the other parts: [benchmarks.md](benchmarks.md)). The default embedder, {o.Model} run in-process by ONNX"));
         s.AppendLine("Runtime, against the limit the hardware sets: raw ONNX Runtime on the very texts the pipeline embedded, with the same");
         s.AppendLine(I($"session settings ({o.IntraOpThreads} intra-op thread, runs of {o.RunBatchSize} texts of similar length, batches of {o.BatchMessageLimit}), measured in the same run."));
-        s.AppendLine("Written by the benchmark program; do not edit by hand.");
+        s.AppendLine("Written by the benchmark program; do not edit by hand: the notes at the end come from `bench/onnx-notes.md`.");
         s.AppendLine();
         s.AppendLine("```bash");
         s.AppendLine("bench/run.sh --parts onnx          # this page alone, about 15 minutes on 2 cores (5 when the corpus vectors are cached)");
@@ -147,6 +147,13 @@ public static class OnnxReport
         }
 
         s.AppendLine();
+        var notes = Path.Combine(VectorPipeline.TestServers.RepositoryPaths.Root, "bench", "onnx-notes.md");
+        if (File.Exists(notes))
+        {
+            s.AppendLine(File.ReadAllText(notes).TrimEnd());
+            s.AppendLine();
+        }
+
         return s.ToString();
     }
 
