@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing of one target for N minutes: fuzz/run.sh TARGET MINUTES [--save]
 #
-# Publishes fuzz/Fuzz.Targets into fuzz/out/bin, instruments the product's and the parsers' assemblies there with
+# Builds fuzz/Fuzz.Targets and copies it into fuzz/out/bin, instruments the product's and the parsers' assemblies there with
 # SharpFuzz (the local tool in .config/dotnet-tools.json), runs afl-fuzz (Debian's afl++) on the seeds in
 # fuzz/corpora/TARGET under `nice -n 19`, then prints executions, paths (corpus size), crashes and hangs. Findings are
 # in fuzz/out/findings/TARGET (crashes/, hangs/, queue/); replay one with
@@ -28,15 +28,24 @@ findings=$out/findings/$target
 command -v afl-fuzz >/dev/null || { echo "afl-fuzz not found: apt-get install -y afl++" >&2; exit 2; }
 
 cd "$root"
-# Instrument a fresh publish only when the sources changed since the last one.
+# Instrument a fresh build only when the sources changed since the last one (FUZZ_REUSE_BIN=1: never, for a queue of
+# runs while the sources are being edited).
 stamp=$out/instrumented.stamp
-if [[ ! -f $stamp ]] || [[ -n $(find Ingest.Api Search.Api VectorStore ServiceDefaults fuzz/Fuzz.Targets Directory.Packages.props \
+rebuild=0
+if [[ ! -f $stamp ]]; then
+  rebuild=1
+elif [[ ${FUZZ_REUSE_BIN:-} != 1 ]] && [[ -n $(find Ingest.Api Search.Api VectorStore ServiceDefaults fuzz/Fuzz.Targets Directory.Packages.props \
       -newer "$stamp" \( -name '*.cs' -o -name '*.csproj' -o -name '*.props' \) -not -path '*/obj/*' -not -path '*/bin/*' -print -quit) ]]; then
-  rm -rf "$bin"
+  rebuild=1
+fi
+if [[ $rebuild == 1 ]]; then
+  rm -rf "$bin" "$out/instrument.log"
+  mkdir -p "$out"
   nice -n 19 dotnet tool restore >/dev/null
-  nice -n 19 dotnet publish fuzz/Fuzz.Targets/Fuzz.Targets.csproj -c Release -o "$bin" -p:UseAppHost=false >/dev/null
+  nice -n 19 dotnet build fuzz/Fuzz.Targets/Fuzz.Targets.csproj -c Release -v q -nologo >"$out/build.log" 2>&1 || { tail -20 "$out/build.log" >&2; exit 1; }
+  cp -r fuzz/Fuzz.Targets/bin/Release/net10.0 "$bin"
   for dll in Ingest.Api Search.Api VectorPipeline.VectorStore VectorPipeline.ServiceDefaults Markdig AngleSharp DocumentFormat.OpenXml System.IO.Packaging; do
-    nice -n 19 dotnet tool run sharpfuzz "$bin/$dll.dll" >/dev/null
+    nice -n 19 dotnet tool run sharpfuzz "$bin/$dll.dll" >>"$out/instrument.log" 2>&1 || { tail -20 "$out/instrument.log" >&2; exit 1; }
   done
   touch "$stamp"
 fi

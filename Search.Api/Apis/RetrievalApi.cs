@@ -239,6 +239,12 @@ public static class RetrievalApi
             return null;
         }
 
+        if (condition.Name is { } rawName && !SearchFilterParser.IsReadable(rawName) || condition.Value is { } rawValue && !SearchFilterParser.IsReadable(rawValue))
+        {
+            errors.Add($"{at}: names and values must be valid UTF-8 text without unpaired UTF-16 surrogates.");
+            return null;
+        }
+
         var names = Names(condition.Name);
         if (names is null)
         {

@@ -36,24 +36,6 @@ public static class FuzzTargets
     /// <summary>Longest NDJSON line in the <c>ndjson</c> target, in bytes (small, so that long lines are reached).</summary>
     public const int MaxNdjsonLine = 300;
 
-    private static readonly DocumentLimitsOptions Limits = new() { MaxTextBytes = 4096, MaxMetadataBytes = 512, MaxMetadataDepth = 5 };
-
-    private static readonly DocumentRequestReader DocumentReader = new(
-        Options.Create(new DocumentLimitsOptions { MaxTextBytes = Limits.MaxTextBytes, MaxMetadataBytes = Limits.MaxMetadataBytes, MaxMetadataDepth = Limits.MaxMetadataDepth, MaxRequestBytes = 8192 }),
-        Options.Create(new Microsoft.AspNetCore.Http.Json.JsonOptions()));
-
-    private static readonly DocumentRequestReader LineReader = new(
-        Options.Create(new DocumentLimitsOptions { MaxTextBytes = Limits.MaxTextBytes, MaxMetadataBytes = Limits.MaxMetadataBytes, MaxMetadataDepth = Limits.MaxMetadataDepth, MaxRequestBytes = MaxNdjsonLine }),
-        Options.Create(new Microsoft.AspNetCore.Http.Json.JsonOptions()));
-
-    private static readonly UploadReader Uploads = new(DocumentReader);
-
-    // What the ingestor splits with (small chunks, so that every level of the splitter is reached) and renders.
-    private static readonly RecursiveTextSplitter IngestSplitter = new(new ChunkingOptions { MaxChunkChars = 120, OverlapChars = 20 });
-    private static readonly ChunkTemplate Template = new("{title} ({source})\n\n{chunk}");
-
-    private static readonly SearchOptions Search = new() { RetrievalKnowledgeIds = ["*", "wiki", "docs"] };
-
     /// <summary>The targets by name, as <c>fuzz/run.sh</c> and the corpus folders <c>fuzz/corpora/NAME</c> name them.</summary>
     public static IReadOnlyDictionary<string, Action<byte[]>> All { get; } = new Dictionary<string, Action<byte[]>>(StringComparer.Ordinal)
     {
@@ -157,7 +139,7 @@ public static class FuzzTargets
             Check(section.Heading is null ? section.Level == 0 : section.Level is >= 1 and <= 6, $"heading level {section.Level}");
         }
 
-        CheckChunks(document.Text, IngestSplitter, static s => s.Length);
+        CheckChunks(document.Text, Shared.IngestSplitter, static s => s.Length);
     }
 
     /// <summary>
@@ -178,7 +160,7 @@ public static class FuzzTargets
                 lines.Add((number, line.ToArray()));
                 Guard("the batch line parser", () =>
                 {
-                    var (request, error) = BatchApi.ParseLine(line, LineReader);
+                    var (request, error) = BatchApi.ParseLine(line, Shared.LineReader);
                     if (request is not null && error is null)
                     {
                         Ingest(request);
@@ -218,7 +200,7 @@ public static class FuzzTargets
         var http = new DefaultHttpContext();
         http.Request.ContentType = "application/json";
         http.Request.Body = new MemoryStream(input, writable: false);
-        var (request, problem) = Guard("DocumentRequestReader.ReadAsync", () => DocumentReader.ReadAsync(http, CancellationToken.None).GetAwaiter().GetResult());
+        var (request, problem) = Guard("DocumentRequestReader.ReadAsync", () => Shared.DocumentReader.ReadAsync(http, CancellationToken.None).GetAwaiter().GetResult());
         Validated(request, problem);
     }
 
@@ -239,7 +221,7 @@ public static class FuzzTargets
             return; // POST /documents reads it as JSON (the document-json target)
         }
 
-        var (request, problem) = Guard("UploadReader.ReadAsync", () => Uploads.ReadAsync(http, CancellationToken.None).GetAwaiter().GetResult());
+        var (request, problem) = Guard("UploadReader.ReadAsync", () => Shared.Uploads.ReadAsync(http, CancellationToken.None).GetAwaiter().GetResult());
         Validated(request, problem);
     }
 
@@ -270,7 +252,7 @@ public static class FuzzTargets
     /// </summary>
     public static void Dify(byte[] input)
     {
-        var (request, _, error) = Guard("RetrievalApi.ReadAsync", () => RetrievalApi.ReadAsync(new MemoryStream(input, writable: false), Search, CancellationToken.None).GetAwaiter().GetResult());
+        var (request, _, error) = Guard("RetrievalApi.ReadAsync", () => RetrievalApi.ReadAsync(new MemoryStream(input, writable: false), Shared.Search, CancellationToken.None).GetAwaiter().GetResult());
         if (error is not null)
         {
             Expect4xx((error as IStatusCodeHttpResult)?.StatusCode ?? 500, "retrieval error");
@@ -278,7 +260,7 @@ public static class FuzzTargets
         }
 
         Check(request is not null, "neither a request nor an error");
-        Guard("SearchService.Validate", () => SearchService.Validate(request!, Search));
+        Guard("SearchService.Validate", () => SearchService.Validate(request!, Shared.Search));
         ParseFilter(request!.Filter);
     }
 
@@ -316,7 +298,7 @@ public static class FuzzTargets
         }
 
         Check(request is not null, "neither a request nor a problem");
-        var errors = Guard("DocumentValidator.Validate", () => DocumentValidator.Validate(request!, Limits));
+        var errors = Guard("DocumentValidator.Validate", () => DocumentValidator.Validate(request!, Shared.Limits));
         if (errors.Count == 0)
         {
             Ingest(request!);
@@ -326,8 +308,8 @@ public static class FuzzTargets
     // What DocumentIngestor does with a valid request before the database: split, render, serialise the metadata.
     private static void Ingest(PostDocumentRequest request)
     {
-        var chunks = CheckChunks(request.Text!, IngestSplitter, static s => s.Length);
-        Guard("ChunkTemplate.Render", () => Template.Render(request.Title, request.Source, chunks));
+        var chunks = CheckChunks(request.Text!, Shared.IngestSplitter, static s => s.Length);
+        Guard("ChunkTemplate.Render", () => Shared.Template.Render(request.Title, request.Source, chunks));
         _ = request.Metadata is { ValueKind: JsonValueKind.Object } m ? m.GetRawText() : "{}";
     }
 
@@ -463,6 +445,29 @@ public static class FuzzTargets
         {
             throw new InvariantViolationException($"{what} threw {ex.GetType().Name}: {ex.Message}", ex);
         }
+    }
+
+    // The readers and settings the targets share. Kept apart from the class's own statics: SharpFuzz's instrumented code
+    // may only run once Fuzzer.Run has set up the coverage map, so looking a target up must not construct them.
+    private static class Shared
+    {
+        public static readonly DocumentLimitsOptions Limits = new() { MaxTextBytes = 4096, MaxMetadataBytes = 512, MaxMetadataDepth = 5 };
+
+        public static readonly DocumentRequestReader DocumentReader = new(
+            Options.Create(new DocumentLimitsOptions { MaxTextBytes = Limits.MaxTextBytes, MaxMetadataBytes = Limits.MaxMetadataBytes, MaxMetadataDepth = Limits.MaxMetadataDepth, MaxRequestBytes = 8192 }),
+            Options.Create(new Microsoft.AspNetCore.Http.Json.JsonOptions()));
+
+        public static readonly DocumentRequestReader LineReader = new(
+            Options.Create(new DocumentLimitsOptions { MaxTextBytes = Limits.MaxTextBytes, MaxMetadataBytes = Limits.MaxMetadataBytes, MaxMetadataDepth = Limits.MaxMetadataDepth, MaxRequestBytes = MaxNdjsonLine }),
+            Options.Create(new Microsoft.AspNetCore.Http.Json.JsonOptions()));
+
+        public static readonly UploadReader Uploads = new(DocumentReader);
+
+        // What the ingestor splits with (small chunks, so that every level of the splitter is reached) and renders.
+        public static readonly RecursiveTextSplitter IngestSplitter = new(new ChunkingOptions { MaxChunkChars = 120, OverlapChars = 20 });
+        public static readonly ChunkTemplate Template = new("{title} ({source})\n\n{chunk}");
+
+        public static readonly SearchOptions Search = new() { RetrievalKnowledgeIds = ["*", "wiki", "docs"] };
     }
 
     /// <summary>A read-only stream over bytes that hands out at most a given number of bytes per read, as a network does.</summary>

@@ -1,0 +1,58 @@
+using System.Text.Json;
+using VectorPipeline.Search.Apis;
+using VectorPipeline.VectorStore.Search;
+
+namespace VectorPipeline.UnitTests;
+
+/// <summary>
+/// The bugs the fuzz targets found (fuzz/run.sh), each kept as the input that showed it: every one was an exception
+/// that would have answered 500 where a malformed request must get a 4xx.
+/// </summary>
+public class FuzzRegressionTests
+{
+    // POST /search binds the filter as a JsonElement, whose strings are decoded only when read.
+    private static JsonElement? FilterOf(byte[] body) => JsonSerializer.Deserialize<SearchRequest>(body, JsonSerializerOptions.Web)!.Filter;
+
+    [Theory]
+    // Found by the filter target: a metadata property name with a byte that is not UTF-8 (0xEC before 'n').
+    [InlineData(new byte[] { 0x7B, 0x22, 0x6D, 0x65, 0x74, 0x61, 0x64, 0x61, 0x74, 0x61, 0x22, 0x3A, 0x7B, 0x22, 0xEC, 0x6E, 0x64, 0x22, 0x3A, 0x31, 0x7D, 0x7D })]
+    // Found by the filter target: a date string starting with 0xB2.
+    [InlineData(new byte[] { 0x7B, 0x22, 0x6D, 0x65, 0x74, 0x61, 0x64, 0x61, 0x74, 0x61, 0x22, 0x3A, 0x7B, 0x22, 0x66, 0x65, 0x22, 0x3A, 0x22, 0xB2, 0x22, 0x7D, 0x7D })]
+    public void A_search_filter_with_invalid_utf8_is_a_field_error_not_an_exception(byte[] filter)
+    {
+        var body = "{\"query\":\"q\",\"filter\":"u8.ToArray().Concat(filter).Concat("}"u8.ToArray()).ToArray();
+        var errors = new Dictionary<string, string[]>();
+
+        var parsed = SearchFilterParser.Parse(FilterOf(body), errors);
+
+        Assert.Null(parsed);
+        Assert.Equal([SearchFilterParser.NotText], errors["filter"]);
+    }
+
+    [Fact]
+    public void A_search_filter_with_an_unpaired_surrogate_escape_is_a_field_error_not_an_exception()
+    {
+        var errors = new Dictionary<string, string[]>();
+
+        var parsed = SearchFilterParser.Parse(FilterOf("""{"query":"q","filter":{"metadata":{"field":"a","eq":"\ud800"}}}"""u8.ToArray()), errors);
+
+        Assert.Null(parsed);
+        Assert.Equal([SearchFilterParser.NotText], errors["filter"]);
+    }
+
+    [Fact]
+    public void A_dify_condition_with_invalid_utf8_is_error_4001_not_an_exception()
+    {
+        // The same bytes as the filter target's, reached through POST /retrieval's metadata_condition.
+        var body = "{\"logical_operator\":\"and\",\"conditions\":[{\"name\":\"\xEC\",\"comparison_operator\":\"is\",\"value\":\"x\"},{\"name\":\"a\",\"comparison_operator\":\"is\",\"value\":\"\xB2\"}]}"
+            .Select(c => (byte)c).ToArray();
+        var condition = JsonSerializer.Deserialize<RetrievalMetadataCondition>(body, JsonSerializerOptions.Web);
+        var errors = new List<string>();
+
+        var mapped = RetrievalApi.ToFilterCondition(condition, errors);
+
+        Assert.Null(mapped);
+        Assert.Equal(2, errors.Count);
+        Assert.All(errors, e => Assert.Contains("valid UTF-8", e, StringComparison.Ordinal));
+    }
+}
