@@ -129,9 +129,18 @@ public static class BatchApi
             while (buffer.PositionOf((byte)'\n') is { } newline)
             {
                 lineNumber++;
+                var line = buffer.Slice(0, newline);
                 if (!skipping)
                 {
-                    await onLine(lineNumber, buffer.Slice(0, newline));
+                    // A whole line can arrive in one read, so its length is checked here too, not only while it is partial.
+                    if (line.Length > maxLine)
+                    {
+                        onTooLong(lineNumber);
+                    }
+                    else
+                    {
+                        await onLine(lineNumber, line);
+                    }
                 }
 
                 skipping = false;

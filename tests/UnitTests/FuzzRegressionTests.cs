@@ -1,4 +1,6 @@
+using System.IO.Pipelines;
 using System.Text.Json;
+using VectorPipeline.Ingest.Apis;
 using VectorPipeline.Search.Apis;
 using VectorPipeline.VectorStore.Search;
 
@@ -54,5 +56,36 @@ public class FuzzRegressionTests
         Assert.Null(mapped);
         Assert.Equal(2, errors.Count);
         Assert.All(errors, e => Assert.Contains("valid UTF-8", e, StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData(300)] // the whole body in one read
+    [InlineData(64)] // reads of 64 bytes: the 105-byte line is 46 bytes (within the limit) after the first read, whole after the second
+    public async Task An_ndjson_line_longer_than_the_limit_is_rejected_even_when_it_arrives_whole_in_one_read(int readSize)
+    {
+        // Found by the ndjson target: only a partial line was checked against the limit, so a line of up to one read
+        // more than Documents:MaxRequestBytes that arrived with its \n was read and ingested.
+        const int maxLine = 100;
+        var body = "{\"text\":\"short\"}\n{\"text\":\""u8.ToArray().Concat(Enumerable.Repeat((byte)'z', 94)).Concat("\"}\n{\"text\":\"tail\"}"u8.ToArray()).ToArray();
+        var read = new List<long>();
+        var tooLong = new List<long>();
+
+        await BatchApi.ReadLinesAsync(PipeReader.Create(new CappedReads(body, readSize)), maxLine,
+            (number, line) =>
+            {
+                Assert.True(line.Length <= maxLine, $"line {number} of {line.Length} bytes read");
+                read.Add(number);
+                return Task.CompletedTask;
+            },
+            tooLong.Add, TestContext.Current.CancellationToken);
+
+        Assert.Equal([1, 3], read);
+        Assert.Equal([2], tooLong);
+    }
+
+    private sealed class CappedReads(byte[] bytes, int readSize) : MemoryStream(bytes, writable: false)
+    {
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+            base.ReadAsync(buffer[..Math.Min(buffer.Length, readSize)], cancellationToken);
     }
 }
