@@ -6,7 +6,8 @@
 # fuzz/corpora/TARGET under `nice -n 19`, then prints executions, paths (corpus size), crashes and hangs. Findings are
 # in fuzz/out/findings/TARGET (crashes/, hangs/, queue/); replay one with
 #   dotnet fuzz/out/bin/VectorPipeline.Fuzz.Targets.dll replay TARGET FILE
-# --save replaces fuzz/corpora/TARGET with the queue minimised by afl-cmin (what CI replays).
+# --save replaces fuzz/corpora/TARGET with the queue minimised by afl-cmin, 50 inputs (256 KiB) of it at most, spread
+# over their sizes (what CI replays).
 # Targets: splitter-chars splitter-tokens format markdown html docx ndjson document-json multipart filter dify
 set -euo pipefail
 
@@ -73,12 +74,20 @@ if [[ $save == --save ]]; then
   rm -rf "$out/cmin/$target"
   nice -n 19 afl-cmin -i "$findings/default/queue" -o "$out/cmin/$target" -t 5000 -m none \
     -- dotnet "$bin/VectorPipeline.Fuzz.Targets.dll" "$target" >"$findings/cmin.log" 2>&1
+  # Keep CI's replay small: at most 50 of the minimised inputs, spread over their sizes from the smallest, and at most
+  # 256 KiB in all.
   rm -rf "$seeds"
   mkdir -p "$seeds"
+  mapfile -t files < <(find "$out/cmin/$target" -type f -printf '%s %p\n' | sort -n)
+  step=$(( (${#files[@]} + 49) / 50 ))
   i=0
-  for f in "$out/cmin/$target"/*; do
-    cp "$f" "$seeds/$(printf 'min-%04d' "$i")"
+  total=0
+  for ((k = 0; k < ${#files[@]}; k += step)); do
+    size=${files[k]%% *}
+    (( total + size > 262144 )) && break
+    cp "${files[k]#* }" "$seeds/$(printf 'min-%04d' "$i")"
     i=$((i + 1))
+    total=$((total + size))
   done
-  echo "saved $i minimised inputs to fuzz/corpora/$target ($(du -sh "$seeds" | cut -f1))"
+  echo "saved $i minimised inputs to fuzz/corpora/$target ($(du -sh --apparent-size "$seeds" | cut -f1))"
 fi

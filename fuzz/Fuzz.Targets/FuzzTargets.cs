@@ -68,6 +68,10 @@ public static class FuzzTargets
         catch (BadHttpRequestException ex) when (ex.StatusCode is >= 400 and < 500)
         {
         }
+        catch (Exception ex) when (ex is not InvariantViolationException)
+        {
+            throw new InvariantViolationException($"{name} threw {ex.GetType().Name}: {ex.Message}", ex);
+        }
     }
 
     /// <summary>

@@ -1,6 +1,9 @@
 using System.IO.Pipelines;
 using System.Text.Json;
+using System.Diagnostics;
+using System.Text;
 using VectorPipeline.Ingest.Apis;
+using VectorPipeline.Ingest.Extraction;
 using VectorPipeline.Search.Apis;
 using VectorPipeline.VectorStore.Search;
 
@@ -81,6 +84,57 @@ public class FuzzRegressionTests
 
         Assert.Equal([1, 3], read);
         Assert.Equal([2], tooLong);
+    }
+
+    [Fact]
+    public void Markdown_with_lone_carriage_returns_is_read_without_an_exception()
+    {
+        // Found by the markdown target: Markdig's span of the last block passed the end of the text, and Substring threw
+        // ArgumentOutOfRangeException (a 500 for the upload).
+        var document = DocumentExtractor.Extract(SourceFormat.Markdown, "[\r<\t\r\r```"u8.ToArray(), "notes.md", 10_000);
+
+        Assert.Contains("[", document.Text, StringComparison.Ordinal);
+        Assert.Contains("```", document.Text, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("[", 100_000)]
+    [InlineData("> ", 5000)]
+    public void Markdown_nested_deeper_than_markdig_parses_is_a_422(string opener, int count)
+    {
+        // Found while writing the markdown target's seeds (deep nesting, beyond what the fuzzer's short inputs reach):
+        // Markdig refuses nesting deeper than 128 with ArgumentException, which escaped as a 500.
+        var markdown = Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat(opener, count)) + "x");
+
+        var rejected = Assert.Throws<DocumentRejectedException>(() => DocumentExtractor.Extract(SourceFormat.Markdown, markdown, "deep.md", 1_000_000));
+
+        Assert.Equal(422, rejected.StatusCode);
+    }
+
+    [Fact]
+    public void Html_with_thousands_of_unclosed_elements_is_a_quick_422()
+    {
+        // Found while writing the html target's seeds: 100,000 unclosed <div> (500 KB, well under the upload limit) kept
+        // AngleSharp's tree builder busy for minutes (quadratic in the open elements).
+        var html = Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat("<div>", 100_000)) + "x");
+        var clock = Stopwatch.StartNew();
+
+        var rejected = Assert.Throws<DocumentRejectedException>(() => DocumentExtractor.Extract(SourceFormat.Html, html, "deep.html", 10_000_000));
+
+        Assert.Equal(422, rejected.StatusCode);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"took {clock.Elapsed}");
+    }
+
+    [Fact]
+    public void Html_with_many_elements_that_the_parser_closes_itself_is_read()
+    {
+        // The open-element limit counts only elements that need an end tag: paragraphs, list items, cells and line breaks
+        // left open are closed by the parser.
+        var html = Encoding.UTF8.GetBytes("<table>" + string.Concat(Enumerable.Repeat("<tr><td>cell<p>para<li>item<br><img src=x>", 3000)) + "</table>");
+
+        var document = DocumentExtractor.Extract(SourceFormat.Html, html, "many.html", 10_000_000);
+
+        Assert.Contains("item", document.Text, StringComparison.Ordinal);
     }
 
     private sealed class CappedReads(byte[] bytes, int readSize) : MemoryStream(bytes, writable: false)
