@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Diagnostics;
 using System.Text;
 using VectorPipeline.Ingest.Apis;
+using VectorPipeline.Ingest.Chunking;
 using VectorPipeline.Ingest.Extraction;
 using VectorPipeline.Search.Apis;
 using VectorPipeline.VectorStore.Search;
@@ -135,6 +136,21 @@ public class FuzzRegressionTests
         var document = DocumentExtractor.Extract(SourceFormat.Html, html, "many.html", 10_000_000);
 
         Assert.Contains("item", document.Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Headings_held_for_a_word_with_white_space_after_it_are_not_dropped()
+    {
+        // Found by the splitter-chars target (limit 50, overlap 10): the word measured 53 with the vertical tabs after
+        // it, over the limit, so it was made a chunk of its own, but the heading lines kept for it (they fit with the
+        // trimmed word) were already cut from the previous chunk and went nowhere: "## Insta```" and "# not" were lost.
+        var text = "#\t\uFFFDa \n# Why?\n\n## Insta```\uFFFD\n# not aBh%adinshatisverylongfifto" + new string('\v', 26) + "rdthatirethychar";
+
+        var chunks = new RecursiveTextSplitter(new ChunkingOptions { MaxChunkChars = 50, OverlapChars = 10 }).Split(text);
+
+        var words = string.Join(' ', chunks).Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal);
+        Assert.Superset(text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal), words);
+        Assert.All(chunks, c => Assert.True(c.Length <= 50 || !c.Any(char.IsWhiteSpace), $"chunk over the limit: {c}"));
     }
 
     private sealed class CappedReads(byte[] bytes, int readSize) : MemoryStream(bytes, writable: false)
