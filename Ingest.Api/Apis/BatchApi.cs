@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.IO.Pipelines;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -81,48 +82,16 @@ public static class BatchApi
 
         async Task HandleAsync(long number, ReadOnlySequence<byte> line)
         {
-            var bytes = line.ToArray().AsSpan().TrimEnd((byte)'\r').ToArray();
-            if (bytes.AsSpan().Trim(" \t"u8).IsEmpty)
+            var (request, error) = ParseLine(line, reader);
+            if (error is not null)
             {
-                return;
-            }
-
-            if (DocumentRequestReader.FirstInvalidUtf8(bytes) is { } offset)
-            {
-                Reject(number, null, string.Create(CultureInfo.InvariantCulture, $"not valid UTF-8 at byte {offset + 1} of the line"));
-                return;
-            }
-
-            PostDocumentRequest? request;
-            try
-            {
-                request = JsonSerializer.Deserialize<PostDocumentRequest>(bytes, reader.SerializerOptions);
-            }
-            catch (JsonException ex)
-            {
-                Reject(number, null, JsonTypeErrors.Describe(ex, typeof(PostDocumentRequest)) is { } wrongType
-                    ? string.Create(CultureInfo.InvariantCulture, $"{wrongType.Message} (byte {(ex.BytePositionInLine ?? 0) + 1})")
-                    : string.Create(CultureInfo.InvariantCulture, $"invalid JSON at byte {(ex.BytePositionInLine ?? 0) + 1} (path {ex.Path ?? "$"}): {ex.Message}"));
+                Reject(number, request?.Id, error);
                 return;
             }
 
             if (request is null)
             {
-                Reject(number, null, "the line must be a JSON object with at least \"text\", not null");
-                return;
-            }
-
-            if (request.Text is { } text && Encoding.UTF8.GetByteCount(text) > reader.Limits.MaxTextBytes)
-            {
-                Reject(number, request.Id, $"text is longer than {reader.Limits.MaxTextBytes} bytes (Documents:MaxTextBytes)");
-                return;
-            }
-
-            var invalid = DocumentValidator.Validate(request, reader.Limits);
-            if (invalid.Count > 0)
-            {
-                Reject(number, request.Id, string.Join("; ", invalid.Select(e => $"{e.Key}: {string.Join(" ", e.Value)}")));
-                return;
+                return; // a blank line
             }
 
             var outcome = await ingestor.IngestAsync(tenant, request, cancellationToken);
@@ -136,6 +105,21 @@ public static class BatchApi
         }
 
         var body = http.Request.BodyReader;
+        await ReadLinesAsync(body, maxLine, HandleAsync,
+            number => Reject(number, null, $"the line is longer than {maxLine} bytes (Documents:MaxRequestBytes)"), cancellationToken);
+        await body.CompleteAsync();
+        return TypedResults.Ok(new BatchResponse(ids.Count, rejected, ids, errors, rejected > errors.Count));
+    }
+
+    /// <summary>
+    /// Reads the body line by line (lines end at <c>\n</c>; the last may lack it) and hands each line of at most
+    /// <paramref name="maxLine"/> bytes, without its <c>\n</c>, to <paramref name="onLine"/> with its 1-based number; a
+    /// longer line is passed over unread, its number given to <paramref name="onTooLong"/>. Only the line being read is
+    /// buffered.
+    /// </summary>
+    internal static async Task ReadLinesAsync(PipeReader body, long maxLine, Func<long, ReadOnlySequence<byte>, Task> onLine,
+        Action<long> onTooLong, CancellationToken cancellationToken)
+    {
         long lineNumber = 0;
         var skipping = false; // inside a line already rejected as too long
         while (true)
@@ -145,9 +129,18 @@ public static class BatchApi
             while (buffer.PositionOf((byte)'\n') is { } newline)
             {
                 lineNumber++;
+                var line = buffer.Slice(0, newline);
                 if (!skipping)
                 {
-                    await HandleAsync(lineNumber, buffer.Slice(0, newline));
+                    // A whole line can arrive in one read, so its length is checked here too, not only while it is partial.
+                    if (line.Length > maxLine)
+                    {
+                        onTooLong(lineNumber);
+                    }
+                    else
+                    {
+                        await onLine(lineNumber, line);
+                    }
                 }
 
                 skipping = false;
@@ -156,7 +149,7 @@ public static class BatchApi
 
             if (!skipping && buffer.Length > maxLine)
             {
-                Reject(lineNumber + 1, null, $"the line is longer than {maxLine} bytes (Documents:MaxRequestBytes)");
+                onTooLong(lineNumber + 1);
                 skipping = true;
             }
 
@@ -169,7 +162,7 @@ public static class BatchApi
             {
                 if (!skipping && buffer.Length > 0)
                 {
-                    await HandleAsync(++lineNumber, buffer);
+                    await onLine(++lineNumber, buffer);
                     buffer = buffer.Slice(buffer.End);
                 }
 
@@ -179,8 +172,51 @@ public static class BatchApi
 
             body.AdvanceTo(buffer.Start, buffer.End);
         }
+    }
 
-        await body.CompleteAsync();
-        return TypedResults.Ok(new BatchResponse(ids.Count, rejected, ids, errors, rejected > errors.Count));
+    /// <summary>
+    /// One line of a batch as a document: (null, null) for a blank line; the request and null when it is valid; the
+    /// reason (and the request, when it could be read) when it is not ingested: invalid UTF-8 or JSON, text too long,
+    /// or a field error of <see cref="DocumentValidator.Validate"/>.
+    /// </summary>
+    internal static (PostDocumentRequest? Request, string? Error) ParseLine(ReadOnlySequence<byte> line, DocumentRequestReader reader)
+    {
+        var bytes = line.ToArray().AsSpan().TrimEnd((byte)'\r').ToArray();
+        if (bytes.AsSpan().Trim(" \t"u8).IsEmpty)
+        {
+            return (null, null);
+        }
+
+        if (DocumentRequestReader.FirstInvalidUtf8(bytes) is { } offset)
+        {
+            return (null, string.Create(CultureInfo.InvariantCulture, $"not valid UTF-8 at byte {offset + 1} of the line"));
+        }
+
+        PostDocumentRequest? request;
+        try
+        {
+            request = JsonSerializer.Deserialize<PostDocumentRequest>(bytes, reader.SerializerOptions);
+        }
+        catch (JsonException ex)
+        {
+            return (null, JsonTypeErrors.Describe(ex, typeof(PostDocumentRequest)) is { } wrongType
+                ? string.Create(CultureInfo.InvariantCulture, $"{wrongType.Message} (byte {(ex.BytePositionInLine ?? 0) + 1})")
+                : string.Create(CultureInfo.InvariantCulture, $"invalid JSON at byte {(ex.BytePositionInLine ?? 0) + 1} (path {ex.Path ?? "$"}): {ex.Message}"));
+        }
+
+        if (request is null)
+        {
+            return (null, "the line must be a JSON object with at least \"text\", not null");
+        }
+
+        if (request.Text is { } text && Encoding.UTF8.GetByteCount(text) > reader.Limits.MaxTextBytes)
+        {
+            return (request, $"text is longer than {reader.Limits.MaxTextBytes} bytes (Documents:MaxTextBytes)");
+        }
+
+        var invalid = DocumentValidator.Validate(request, reader.Limits);
+        return invalid.Count > 0
+            ? (request, string.Join("; ", invalid.Select(e => $"{e.Key}: {string.Join(" ", e.Value)}")))
+            : (request, null);
     }
 }

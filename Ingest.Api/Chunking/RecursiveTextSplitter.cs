@@ -163,7 +163,9 @@ public sealed partial class RecursiveTextSplitter
                 // it, the others make a chunk (a word longer than the limit is a chunk of its own).
                 var keep = HeadingLinesFitting(open, piece);
                 AddChunk(open[..^keep.Length], chunks);
-                if (size > _max)
+                // A word with white space after it can be over the limit untrimmed and fit trimmed, with headings kept for
+                // it: those must go on with it, not be dropped (fuzz target splitter-chars).
+                if (keep.Length == 0 && _measure(piece.Trim()) > _max)
                 {
                     AddChunk(piece, chunks);
                     (open, openSize) = ("", 0);

@@ -15,14 +15,14 @@ public static partial class DocumentExtractor
     /// <param name="content">The whole file.</param>
     /// <param name="fileName">For messages; may be null.</param>
     /// <param name="maxChars">Largest extracted text accepted, in characters (a small DOCX can inflate a lot).</param>
-    /// <exception cref="DocumentRejectedException">422 for corrupt content or invalid UTF-8; 413 when the text is larger than <paramref name="maxChars"/>.</exception>
+    /// <exception cref="DocumentRejectedException">422 for corrupt content, invalid UTF-8 or nesting too deep to read; 413 when the text is larger than <paramref name="maxChars"/>.</exception>
     public static ExtractedDocument Extract(SourceFormat format, byte[] content, string? fileName, int maxChars)
     {
         ArgumentNullException.ThrowIfNull(content);
         var document = format switch
         {
-            SourceFormat.Markdown => MarkdownText.Read(FormatDetector.DecodeUtf8(content, fileName)),
-            SourceFormat.Html => HtmlText.Read(FormatDetector.DecodeUtf8(content, fileName)),
+            SourceFormat.Markdown => MarkdownText.Read(FormatDetector.DecodeUtf8(content, fileName), fileName),
+            SourceFormat.Html => HtmlText.Read(FormatDetector.DecodeUtf8(content, fileName), fileName),
             SourceFormat.Docx => DocxText.Read(content, fileName, maxChars),
             _ => new ExtractedDocument(SourceFormat.PlainText, null, [new DocumentSection(null, 0, FormatDetector.DecodeUtf8(content, fileName).Trim())]),
         };

@@ -15,9 +15,22 @@ internal static partial class MarkdownText
 {
     private static readonly MarkdownPipeline Pipeline = new MarkdownPipelineBuilder().UseYamlFrontMatter().UsePipeTables().Build();
 
-    public static ExtractedDocument Read(string markdown)
+    /// <exception cref="DocumentRejectedException">422: the Markdown nests deeper than Markdig parses (<see cref="MarkdownPipeline.MaximumNestingDepth"/>, 128).</exception>
+    public static ExtractedDocument Read(string markdown, string? fileName)
     {
-        var parsed = Markdown.Parse(markdown, Pipeline);
+        // Markdig's spans of a text with lone \r line ends can pass the end of the text ("[\r<\t\r\r```"); the splitter
+        // reads \r as \n anyway.
+        markdown = markdown.Replace("\r\n", "\n", StringComparison.Ordinal).Replace('\r', '\n');
+        MarkdownDocument parsed;
+        try
+        {
+            parsed = Markdown.Parse(markdown, Pipeline);
+        }
+        catch (ArgumentException ex)
+        {
+            throw DocumentExtractor.Corrupt(fileName, "Markdown", ex);
+        }
+
         var sections = new DocumentExtractor.SectionBuilder();
         string? title = null, firstH1 = null;
         foreach (var block in parsed)
@@ -25,7 +38,7 @@ internal static partial class MarkdownText
             switch (block)
             {
                 case YamlFrontMatterBlock front:
-                    var match = FrontMatterTitle().Match(markdown.Substring(front.Span.Start, front.Span.Length));
+                    var match = FrontMatterTitle().Match(Source(markdown, front));
                     title = match.Success ? match.Groups[1].Value.Trim().Trim('"', '\'') : null;
                     break;
                 case HeadingBlock heading:
@@ -38,12 +51,20 @@ internal static partial class MarkdownText
                     sections.Heading(text, heading.Level);
                     break;
                 default:
-                    sections.Paragraph(markdown.Substring(block.Span.Start, block.Span.Length).Trim());
+                    sections.Paragraph(Source(markdown, block).Trim());
                     break;
             }
         }
 
         return new ExtractedDocument(SourceFormat.Markdown, string.IsNullOrWhiteSpace(title) ? firstH1 : title, sections.Build());
+    }
+
+    // The block's Markdown source, its span clamped to the text.
+    private static string Source(string markdown, Block block)
+    {
+        var start = Math.Clamp(block.Span.Start, 0, markdown.Length);
+        var end = Math.Clamp(block.Span.End + 1, start, markdown.Length);
+        return markdown[start..end];
     }
 
     private static string InlineText(ContainerInline? inline)

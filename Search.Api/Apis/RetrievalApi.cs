@@ -88,20 +88,44 @@ public static class RetrievalApi
             return denied;
         }
 
+        var (searchRequest, scale, error) = await ReadAsync(request.Body, settings, cancellationToken);
+        if (error is not null)
+        {
+            return error;
+        }
+
+        return await search.SearchAsync(searchRequest!, settings.RetrievalTenant ?? "", cancellationToken) switch
+        {
+            SearchOutcome.Found found => TypedResults.Json(new RetrievalResponse(found.Response.Results.Select(r => ToRecord(r, scale)).ToList())),
+            SearchOutcome.Invalid invalid => Error(StatusCodes.Status400BadRequest, InvalidRequest,
+                string.Join(" ", invalid.Errors.Select(e => $"{DifyName(e.Key)}: {string.Join(" ", e.Value)}"))),
+            SearchOutcome.Failed failed => Error(failed.Status, SearchUnavailable, $"{failed.Title}: {failed.Detail}"),
+            _ => throw new InvalidOperationException("Unknown search outcome."),
+        };
+    }
+
+    /// <summary>
+    /// Reads a <c>POST /retrieval</c> body into the search it asks for: the request (query, top k, threshold scaled to
+    /// the mode's scores, and a filter of source and metadata) with the factor that scales scores back, or the Dify
+    /// error to answer instead (4001 malformed or invalid, 2001 unknown knowledge id). The search request is not yet
+    /// validated: <see cref="SearchService.SearchAsync"/> does that.
+    /// </summary>
+    internal static async Task<(SearchRequest? Request, double Scale, IResult? Error)> ReadAsync(Stream stream, SearchOptions settings, CancellationToken cancellationToken)
+    {
         RetrievalRequest? body;
         try
         {
-            body = await JsonSerializer.DeserializeAsync<RetrievalRequest>(request.Body, JsonSerializerOptions.Web, cancellationToken);
+            body = await JsonSerializer.DeserializeAsync<RetrievalRequest>(stream, JsonSerializerOptions.Web, cancellationToken);
         }
         catch (JsonException ex)
         {
-            return Error(StatusCodes.Status400BadRequest, InvalidRequest,
-                $"The body is not a valid retrieval request: {(JsonTypeErrors.Describe(ex, typeof(RetrievalRequest)) is { } wrongType ? wrongType.Message : ex.Message)}");
+            return (null, 1, Error(StatusCodes.Status400BadRequest, InvalidRequest,
+                $"The body is not a valid retrieval request: {(JsonTypeErrors.Describe(ex, typeof(RetrievalRequest)) is { } wrongType ? wrongType.Message : ex.Message)}"));
         }
 
         if (body is null)
         {
-            return Error(StatusCodes.Status400BadRequest, InvalidRequest, "The body must be a JSON object with knowledge_id, query and retrieval_setting.");
+            return (null, 1, Error(StatusCodes.Status400BadRequest, InvalidRequest, "The body must be a JSON object with knowledge_id, query and retrieval_setting."));
         }
 
         var missing = new List<string>();
@@ -122,20 +146,20 @@ public static class RetrievalApi
 
         if (missing.Count > 0)
         {
-            return Error(StatusCodes.Status400BadRequest, InvalidRequest, string.Join(" ", missing));
+            return (null, 1, Error(StatusCodes.Status400BadRequest, InvalidRequest, string.Join(" ", missing)));
         }
 
         var knowledgeIds = settings.RetrievalKnowledgeIds is { Length: > 0 } configured ? configured : [AllDocuments];
         if (!knowledgeIds.Contains(body.KnowledgeId, StringComparer.Ordinal))
         {
-            return Error(StatusCodes.Status404NotFound, KnowledgeNotFound, $"The knowledge '{body.KnowledgeId}' does not exist.");
+            return (null, 1, Error(StatusCodes.Status404NotFound, KnowledgeNotFound, $"The knowledge '{body.KnowledgeId}' does not exist."));
         }
 
         var conditionErrors = new List<string>();
         var metadata = ToFilterCondition(body.MetadataCondition, conditionErrors);
         if (conditionErrors.Count > 0)
         {
-            return Error(StatusCodes.Status400BadRequest, InvalidRequest, string.Join(" ", conditionErrors));
+            return (null, 1, Error(StatusCodes.Status400BadRequest, InvalidRequest, string.Join(" ", conditionErrors)));
         }
 
         var filter = new JsonObject();
@@ -156,15 +180,7 @@ public static class RetrievalApi
         var threshold = body.RetrievalSetting!.ScoreThreshold is > 0 and var t ? t * scale : (double?)null;
         var searchRequest = new SearchRequest(Query: body.Query, TopK: body.RetrievalSetting.TopK, MinScore: threshold, Mode: mode,
             Filter: filter.Count == 0 ? null : JsonSerializer.SerializeToElement(filter));
-
-        return await search.SearchAsync(searchRequest, settings.RetrievalTenant ?? "", cancellationToken) switch
-        {
-            SearchOutcome.Found found => TypedResults.Json(new RetrievalResponse(found.Response.Results.Select(r => ToRecord(r, scale)).ToList())),
-            SearchOutcome.Invalid invalid => Error(StatusCodes.Status400BadRequest, InvalidRequest,
-                string.Join(" ", invalid.Errors.Select(e => $"{DifyName(e.Key)}: {string.Join(" ", e.Value)}"))),
-            SearchOutcome.Failed failed => Error(failed.Status, SearchUnavailable, $"{failed.Title}: {failed.Detail}"),
-            _ => throw new InvalidOperationException("Unknown search outcome."),
-        };
+        return (searchRequest, scale, null);
     }
 
     /// <summary>
@@ -220,6 +236,12 @@ public static class RetrievalApi
         if (condition is null)
         {
             errors.Add($"{at} must be an object with name and comparison_operator.");
+            return null;
+        }
+
+        if (condition.Name is { } rawName && !SearchFilterParser.IsReadable(rawName) || condition.Value is { } rawValue && !SearchFilterParser.IsReadable(rawValue))
+        {
+            errors.Add($"{at}: names and values must be valid UTF-8 text without unpaired UTF-16 surrogates.");
             return null;
         }
 

@@ -163,7 +163,7 @@ public sealed class SearchService(EmbeddingModelCatalog catalog, EmbeddingModelS
             .ToList();
     }
 
-    private static Dictionary<string, string[]> Validate(SearchRequest request, SearchOptions settings)
+    internal static Dictionary<string, string[]> Validate(SearchRequest request, SearchOptions settings)
     {
         var errors = new Dictionary<string, string[]>();
         if (string.IsNullOrWhiteSpace(request.Query))

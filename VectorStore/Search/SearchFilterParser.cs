@@ -39,6 +39,12 @@ public static class SearchFilterParser
             return null;
         }
 
+        if (!IsReadable(element))
+        {
+            errors["filter"] = [NotText];
+            return null;
+        }
+
         IReadOnlyList<string>? documentIds = null, sources = null;
         MetadataCondition? metadata = null;
         var count = 0;
@@ -62,6 +68,32 @@ public static class SearchFilterParser
         }
 
         return errors.Keys.Any(k => k.StartsWith("filter", StringComparison.Ordinal)) ? null : new SearchFilter(documentIds, sources, metadata);
+    }
+
+    /// <summary>The error for a filter holding a name or string that is not text.</summary>
+    public const string NotText = "Filter names and strings must be valid UTF-8 and must not contain unpaired UTF-16 surrogates (\\ud800).";
+
+    /// <summary>
+    /// Whether every property name and string in <paramref name="element"/> reads as text. The body's JSON is read
+    /// without decoding its strings, so invalid UTF-8 or an escaped unpaired surrogate inside one is found only when it
+    /// is read, which then throws; callers check first and answer 400.
+    /// </summary>
+    public static bool IsReadable(JsonElement element)
+    {
+        try
+        {
+            return element.ValueKind switch
+            {
+                JsonValueKind.Object => element.EnumerateObject().All(p => p.Name is not null && IsReadable(p.Value)),
+                JsonValueKind.Array => element.EnumerateArray().All(IsReadable),
+                JsonValueKind.String => element.GetString() is not null,
+                _ => true,
+            };
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
     }
 
     private static List<string>? Strings(JsonElement value, string path, Dictionary<string, string[]> errors)
