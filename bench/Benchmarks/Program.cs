@@ -16,7 +16,7 @@ using VectorPipeline.VectorStore;
 //   --hnsw 16x64,32x128         part 6: (m)x(ef_construction) index builds (default: the size's)
 //   --ef-search 40,100,...      part 6: ef_search values (default: the size's)
 //   --concurrency N             model-bound: Embedding__ConcurrencyLimit of the workers (default: the product default)
-//   --render                    only re-render docs/ from bench/results/latest.json
+//   --render                    only re-render docs/ from bench/results/latest.json (and onnx-latest.json)
 //   --out DIR                   where docs/ and bench/results/ are written (default: the checkout)
 //   --raw-onnx FILE --callers N --batch B --result FILE   (internal) part 7's raw ONNX baseline, in a process of its own
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
@@ -68,11 +68,20 @@ void Log(string message) => Console.WriteLine($"[{total.Elapsed:mm\\:ss}] {messa
 
 if (options.ContainsKey("render"))
 {
-    // Re-renders docs/benchmarks.md and the chart from bench/results/latest.json (after editing bench/tuning.md).
+    // Re-renders docs/benchmarks.md and the chart from bench/results/latest.json (after editing bench/tuning.md), and
+    // docs/benchmarks-onnx.md from bench/results/onnx-latest.json (after editing bench/onnx-notes.md).
     var saved = JsonSerializer.Deserialize<BenchmarkResults>(await File.ReadAllTextAsync(Path.Combine(output, "bench", "results", "latest.json")), JsonOptions())!;
     await File.WriteAllTextAsync(Path.Combine(output, "docs", "benchmarks-throughput.svg"), SvgChart.Throughput(saved));
     await File.WriteAllTextAsync(Path.Combine(output, "docs", "benchmarks.md"), MarkdownReport.Render(saved));
     Console.WriteLine(MarkdownReport.Summary(saved));
+    var onnxJson = Path.Combine(output, "bench", "results", "onnx-latest.json");
+    if (File.Exists(onnxJson))
+    {
+        var onnx = JsonSerializer.Deserialize<BenchmarkResults>(await File.ReadAllTextAsync(onnxJson), JsonOptions())!;
+        await File.WriteAllTextAsync(Path.Combine(output, "docs", "benchmarks-onnx.md"), OnnxReport.Render(onnx));
+        Console.WriteLine(OnnxReport.Summary(onnx));
+    }
+
     return 0;
 }
 
