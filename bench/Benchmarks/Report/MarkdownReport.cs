@@ -106,16 +106,7 @@ public static class MarkdownReport
         s.AppendLine("bench/run.sh --size tiny --out /tmp/bench   # the CI smoke run, under a minute");
         s.AppendLine("```");
         s.AppendLine();
-        s.AppendLine(I($"This run: `{r.Command}` (size `{r.Size}`), started {r.StartedAt:yyyy-MM-dd HH:mm} UTC, took {r.DurationSeconds / 60:F1} min."));
-        s.AppendLine();
-        s.AppendLine("| Machine | |");
-        s.AppendLine("|---|---|");
-        foreach (var (key, value) in r.Machine)
-        {
-            s.AppendLine($"| {key} | {value} |");
-        }
-
-        s.AppendLine();
+        RunAndMachine(s, r);
         s.AppendLine("## Targets");
         s.AppendLine();
         s.Append(Summary(r));
@@ -351,7 +342,24 @@ public static class MarkdownReport
 
     private static double CopyCpuPerThousand(IngestResult ingest) => ingest.CopyCpuSeconds.Values.Sum() * 1000 / Math.Max(1, ingest.BaselineRows);
 
-    private static string Met(bool met) => met ? "yes" : "**no**";
+    /// <summary>The run's command, size, start and duration, and the machine table (shared by both pages).</summary>
+    internal static void RunAndMachine(StringBuilder s, BenchmarkResults r)
+    {
+        s.AppendLine(I($"This run: `{r.Command}` (size `{r.Size}`), started {r.StartedAt:yyyy-MM-dd HH:mm} UTC, took {r.DurationSeconds / 60:F1} min."));
+        s.AppendLine();
+        s.AppendLine("| Machine | |");
+        s.AppendLine("|---|---|");
+        foreach (var (key, value) in r.Machine)
+        {
+            s.AppendLine($"| {key} | {value} |");
+        }
 
-    private static string I(FormattableString value) => value.ToString(CultureInfo.InvariantCulture);
+        s.AppendLine();
+    }
+
+    /// <summary>A target's verdict cell.</summary>
+    internal static string Met(bool met) => met ? "yes" : "**no**";
+
+    /// <summary>Formats with the invariant culture.</summary>
+    internal static string I(FormattableString value) => value.ToString(CultureInfo.InvariantCulture);
 }

@@ -78,16 +78,7 @@ public static class OnnxReport
         s.AppendLine("bench/run.sh --parts onnx          # this page alone, about 15 minutes on 2 cores (5 when the corpus vectors are cached)");
         s.AppendLine("```");
         s.AppendLine();
-        s.AppendLine(I($"This run: `{r.Command}` (size `{r.Size}`), started {r.StartedAt:yyyy-MM-dd HH:mm} UTC, took {r.DurationSeconds / 60:F1} min."));
-        s.AppendLine();
-        s.AppendLine("| Machine | |");
-        s.AppendLine("|---|---|");
-        foreach (var (key, value) in r.Machine)
-        {
-            s.AppendLine($"| {key} | {value} |");
-        }
-
-        s.AppendLine();
+        MarkdownReport.RunAndMachine(s, r);
         s.AppendLine("## Targets");
         s.AppendLine();
         s.Append(Summary(r));
@@ -157,7 +148,7 @@ public static class OnnxReport
         return s.ToString();
     }
 
-    private static string Met(bool met) => met ? "yes" : "**no**";
+    private static string Met(bool met) => MarkdownReport.Met(met);
 
-    private static string I(FormattableString value) => value.ToString(CultureInfo.InvariantCulture);
+    private static string I(FormattableString value) => MarkdownReport.I(value);
 }
