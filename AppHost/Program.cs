@@ -29,12 +29,17 @@ try
         .WithApiReference()
         .WithExternalHttpEndpoints();
 
-    builder.AddProject<Projects.Embed_Worker>(ResourceNames.EmbedWorker)
+    var embedWorker = builder.AddProject<Projects.Embed_Worker>(ResourceNames.EmbedWorker)
         .WithEndpoint("http", endpoint => endpoint.Port = settings.EmbedWorkerPort)
         .WithReplicas(settings.EmbedWorkerReplicas)
-        // The replicas share this machine's cores: each runs the built-in model on its share (docs/benchmarks-onnx.md).
-        .WithEnvironment("Embedding__Onnx__MaxConcurrentRuns", Math.Max(1, Environment.ProcessorCount / settings.EmbedWorkerReplicas).ToString(System.Globalization.CultureInfo.InvariantCulture))
         .WithServices(infrastructure, settings, messaging: true, embeddings: true);
+    if (builder.ExecutionContext.IsRunMode)
+    {
+        // Run here, the replicas share this machine's cores: each runs the built-in model on its share
+        // (docs/benchmarks-onnx.md). Deployed, each pod has its own cores and the service's default fits.
+        embedWorker.WithEnvironment("Embedding__Onnx__MaxConcurrentRuns",
+            Math.Max(1, Environment.ProcessorCount / settings.EmbedWorkerReplicas).ToString(System.Globalization.CultureInfo.InvariantCulture));
+    }
 
     builder.AddProject<Projects.Search_Api>(ResourceNames.SearchApi)
         .WithEndpoint("http", endpoint => endpoint.Port = settings.SearchApiPort)
