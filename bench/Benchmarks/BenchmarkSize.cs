@@ -2,7 +2,7 @@ namespace VectorPipeline.Benchmarks;
 
 /// <summary>
 /// How much work each part of the benchmark does. <c>tiny</c> only proves the program runs (CI, under a minute);
-/// <c>default</c> is the published run (about 35 minutes on a 2-core machine, 15 of them the built-in model's part
+/// <c>default</c> is the published run (parts 1-6 about 20 minutes on a 2-core machine, plus 15 for the built-in model's part
 /// 7); <c>large</c> adds the 1M-chunk level. Part 7: documents posted per run, chunks of its search and HNSW corpus,
 /// and queries per latency and recall figure.
 /// </summary>
