@@ -22,9 +22,11 @@ namespace VectorPipeline.ServiceDefaults.Security;
 public static class SecurityExtensions
 {
     /// <summary>
-    /// Registers authentication, authorization, rate limiting, <see cref="BadRequestExceptionHandler"/> and the browser
-    /// policy (<see cref="BrowserPolicy.AddBrowserPolicy{TBuilder}"/>).
-    /// Reads <c>Auth</c> (<see cref="AuthOptions"/>) and <c>RateLimit</c> (<see cref="RateLimitOptions"/>) now.
+    /// Registers authentication, authorization, rate limiting, <see cref="BadRequestExceptionHandler"/>, the browser
+    /// policy (<see cref="BrowserPolicy.AddBrowserPolicy{TBuilder}"/>) and load shedding
+    /// (<see cref="RequestConcurrencyLimit.AddRequestConcurrencyLimit{TBuilder}"/>).
+    /// Reads <c>Auth</c> (<see cref="AuthOptions"/>), <c>RateLimit</c> (<see cref="RateLimitOptions"/>) and
+    /// <c>Requests</c> (<see cref="RequestLimitOptions"/>) now.
     /// </summary>
     /// <exception cref="InvalidOperationException">A key setting is invalid, or no key is configured outside Development without <c>Auth:Mode=none</c>.</exception>
     public static TBuilder AddApiSecurity<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
@@ -85,11 +87,14 @@ public static class SecurityExtensions
         builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
         builder.Services.AddExceptionHandler<BadRequestExceptionHandler>();
         builder.AddBrowserPolicy();
+        builder.AddRequestConcurrencyLimit();
         return builder;
     }
 
     /// <summary>
-    /// Adds the browser policy (<see cref="BrowserPolicy"/>: <c>nosniff</c>, CORS only when configured), authentication,
+    /// Adds the browser policy (<see cref="BrowserPolicy"/>: <c>nosniff</c>, CORS only when configured), load shedding
+    /// (<see cref="RequestConcurrencyLimit"/>: 503 beyond <c>Requests:MaxConcurrent</c> in progress and
+    /// <c>Requests:QueueLimit</c> waiting, before authentication costs anything), authentication,
     /// the rate limiter (after authentication, so that it can partition by key) and authorization to the pipeline, and
     /// logs the authentication mode: a warning when keys are not required.
     /// Call after <c>UseExceptionHandler</c> and <c>UseStatusCodePages</c>.
@@ -116,6 +121,7 @@ public static class SecurityExtensions
         }
 
         app.UseBrowserPolicy();
+        app.UseRequestConcurrencyLimit();
         app.UseAuthentication();
         app.UseRateLimiter();
         app.UseAuthorization();
