@@ -57,7 +57,7 @@ internal static class DocxText
             return new ExtractedDocument(SourceFormat.Docx, string.IsNullOrWhiteSpace(title) ? styledTitle : title.Trim(), sections.Build());
         }
         catch (Exception ex) when (ex is OpenXmlPackageException or InvalidDataException or FileFormatException or System.Xml.XmlException
-                                       or InvalidOperationException or ArgumentException or IOException)
+                                       or InvalidOperationException or ArgumentException or IOException or UriFormatException)
         {
             throw DocumentExtractor.Corrupt(fileName, "DOCX", ex);
         }

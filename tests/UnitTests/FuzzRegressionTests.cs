@@ -112,6 +112,34 @@ public class FuzzRegressionTests
         Assert.Equal(422, rejected.StatusCode);
     }
 
+    [Theory]
+    [InlineData("c:x")]
+    [InlineData("c:")]
+    public void A_docx_whose_content_types_name_a_part_that_is_no_uri_is_a_422(string partName)
+    {
+        // Found by the docx target: an Override in [Content_Types].xml whose PartName System.IO.Packaging cannot make a
+        // relative URI of threw UriFormatException, which escaped as a 500.
+        using var docx = new MemoryStream();
+        docx.Write(VectorPipeline.TestServers.TestDocuments.Docx("Title", (null, "Some text.")));
+        using (var zip = new System.IO.Compression.ZipArchive(docx, System.IO.Compression.ZipArchiveMode.Update, leaveOpen: true))
+        {
+            var entry = zip.GetEntry("[Content_Types].xml")!;
+            string types;
+            using (var reader = new StreamReader(entry.Open()))
+            {
+                types = reader.ReadToEnd();
+            }
+
+            entry.Delete();
+            using var writer = new StreamWriter(zip.CreateEntry("[Content_Types].xml").Open());
+            writer.Write(types.Replace("</Types>", $"<Override PartName=\"{partName}\" ContentType=\"application/xml\"/></Types>", StringComparison.Ordinal));
+        }
+
+        var rejected = Assert.Throws<DocumentRejectedException>(() => DocumentExtractor.Extract(SourceFormat.Docx, docx.ToArray(), "broken.docx", 10_000));
+
+        Assert.Equal(422, rejected.StatusCode);
+    }
+
     [Fact]
     public void Html_with_thousands_of_unclosed_elements_is_a_quick_422()
     {
