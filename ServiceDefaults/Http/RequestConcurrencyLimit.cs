@@ -52,7 +52,7 @@ public static class RequestConcurrencyLimit
         return builder;
     }
 
-    /// <summary>Adds the limiter to the pipeline; call it before authentication, so that shed requests cost nothing more.</summary>
+    /// <summary>Adds the limiter to the pipeline; call it after authorization and rate limiting, so that only requests that will be worked on take a place.</summary>
     public static WebApplication UseRequestConcurrencyLimit(this WebApplication app)
     {
         var options = app.Services.GetRequiredService<RequestLimitOptions>();

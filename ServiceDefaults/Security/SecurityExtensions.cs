@@ -92,10 +92,11 @@ public static class SecurityExtensions
     }
 
     /// <summary>
-    /// Adds the browser policy (<see cref="BrowserPolicy"/>: <c>nosniff</c>, CORS only when configured), load shedding
+    /// Adds the browser policy (<see cref="BrowserPolicy"/>: <c>nosniff</c>, CORS only when configured), authentication,
+    /// the rate limiter (after authentication, so that it can partition by key), authorization and load shedding
     /// (<see cref="RequestConcurrencyLimit"/>: 503 beyond <c>Requests:MaxConcurrent</c> in progress and
-    /// <c>Requests:QueueLimit</c> waiting, before authentication costs anything), authentication,
-    /// the rate limiter (after authentication, so that it can partition by key) and authorization to the pipeline, and
+    /// <c>Requests:QueueLimit</c> waiting; last, so that requests refused with 401, 403 or 429 never take a place of
+    /// the requests that do work, and one key's flood cannot crowd out another key) to the pipeline, and
     /// logs the authentication mode: a warning when keys are not required.
     /// Call after <c>UseExceptionHandler</c> and <c>UseStatusCodePages</c>.
     /// </summary>
@@ -121,10 +122,10 @@ public static class SecurityExtensions
         }
 
         app.UseBrowserPolicy();
-        app.UseRequestConcurrencyLimit();
         app.UseAuthentication();
         app.UseRateLimiter();
         app.UseAuthorization();
+        app.UseRequestConcurrencyLimit();
         return app;
     }
 
