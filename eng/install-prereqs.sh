@@ -3,17 +3,20 @@
 #   PostgreSQL 15 server, pgvector 0.8 (binary package if one exists, else built from the
 #   Debian source package), RabbitMQ server; with --with-browser also Debian's chromium (for the browser
 #   test, which drives it through Microsoft.Playwright); with --with-mariadb also Debian's MariaDB 10.11 server (for the
-#   MySQL sync-source tests, which start their own mariadbd; the package's own service is kept from starting). Safe
+#   MySQL sync-source tests, which start their own mariadbd; the package's own service is kept from starting); with
+#   --with-wrk also Debian's wrk (the load generator of tools/Load). Safe
 #   to run any number of times. Needs root.
 set -euo pipefail
 
 WITH_BROWSER=0
 WITH_MARIADB=0
+WITH_WRK=0
 for arg in "$@"; do
   case $arg in
     --with-browser) WITH_BROWSER=1 ;;
     --with-mariadb) WITH_MARIADB=1 ;;
-    *) echo "usage: install-prereqs.sh [--with-browser] [--with-mariadb]" >&2; exit 2 ;;
+    --with-wrk) WITH_WRK=1 ;;
+    *) echo "usage: install-prereqs.sh [--with-browser] [--with-mariadb] [--with-wrk]" >&2; exit 2 ;;
   esac
 done
 
@@ -89,6 +92,15 @@ if command -v rabbitmq-server >/dev/null 2>&1 || [[ -x /usr/sbin/rabbitmq-server
   log "RabbitMQ server: present"
 else
   apt_install rabbitmq-server
+fi
+
+# wrk (tools/Load only)
+if [[ $WITH_WRK -eq 1 ]]; then
+  if command -v wrk >/dev/null 2>&1; then
+    log "wrk: present"
+  else
+    apt_install wrk
+  fi
 fi
 
 # MariaDB (MySQL sync-source tests only; they start their own mariadbd, the package's own service must not run)

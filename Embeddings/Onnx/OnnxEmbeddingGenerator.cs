@@ -45,10 +45,13 @@ public sealed class OnnxEmbeddingGenerator : IEmbeddingGenerator<string, Embeddi
         return OnnxModelSession.Get(Definition);
     }
 
-    /// <summary>Embeds each text; output order = input order. CPU (or GPU) bound; runs on the calling thread.</summary>
+    /// <summary>
+    /// Embeds each text; output order = input order. CPU (or GPU) bound: each run of <see cref="OnnxModelDefinition.RunBatchSize"/>
+    /// texts waits for a free run slot without holding a thread (<see cref="OnnxModelSession.RunAsync"/>), then runs on the calling thread.
+    /// </summary>
     /// <exception cref="ArgumentException">A text is null, empty or only white space (it never reaches the model), or <paramref name="options"/> asks for other dimensions.</exception>
     /// <exception cref="OperationCanceledException">Cancelled between two runs.</exception>
-    public Task<GeneratedEmbeddings<Embedding<float>>> GenerateAsync(
+    public async Task<GeneratedEmbeddings<Embedding<float>>> GenerateAsync(
         IEnumerable<string> values, EmbeddingGenerationOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(values);
@@ -68,7 +71,7 @@ public sealed class OnnxEmbeddingGenerator : IEmbeddingGenerator<string, Embeddi
 
         if (texts.Count == 0)
         {
-            return Task.FromResult(new GeneratedEmbeddings<Embedding<float>>());
+            return new GeneratedEmbeddings<Embedding<float>>();
         }
 
         var tokenizer = Tokenizer;
@@ -88,7 +91,7 @@ public sealed class OnnxEmbeddingGenerator : IEmbeddingGenerator<string, Embeddi
         {
             cancellationToken.ThrowIfCancellationRequested();
             var group = order.AsSpan(start, Math.Min(Definition.RunBatchSize, order.Length - start)).ToArray();
-            var pooled = session.Run(group.Select(i => encoded[i]).ToArray(), Definition.Pooling, tokenizer.PaddingId);
+            var pooled = await session.RunAsync(group.Select(i => encoded[i]).ToArray(), Definition.Pooling, tokenizer.PaddingId, cancellationToken).ConfigureAwait(false);
             for (var g = 0; g < group.Length; g++)
             {
                 if (Definition.Normalize)
@@ -116,7 +119,7 @@ public sealed class OnnxEmbeddingGenerator : IEmbeddingGenerator<string, Embeddi
             result.Add(embedding);
         }
 
-        return Task.FromResult(result);
+        return result;
     }
 
     /// <inheritdoc />

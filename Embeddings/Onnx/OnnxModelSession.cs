@@ -128,13 +128,30 @@ public sealed class OnnxModelSession
 
     /// <summary>
     /// Runs the model on one batch of encoded texts (<c>[CLS] … [SEP]</c> ids, any lengths; shorter ones are padded
-    /// with <paramref name="paddingId"/> and masked) and pools each text.
+    /// with <paramref name="paddingId"/> and masked) and pools each text, once one of the
+    /// <see cref="MaxConcurrentRuns"/> run slots is free. The wait for a slot holds no thread (a caller beyond the
+    /// slots must not block a thread-pool thread: with a few of them blocked, a 2-core service's I/O completions wait
+    /// for the pool to grow, seconds on the tail); the run itself is CPU-bound on the calling thread.
     /// </summary>
     /// <returns>One vector per text, in the order given, pooled with <paramref name="pooling"/> and not normalised.</returns>
     /// <exception cref="OnnxRuntimeException">The run failed.</exception>
-    public float[][] Run(IReadOnlyList<int[]> batch, OnnxPooling pooling, int paddingId)
+    /// <exception cref="OperationCanceledException">Cancelled while waiting for a slot.</exception>
+    public async Task<float[][]> RunAsync(IReadOnlyList<int[]> batch, OnnxPooling pooling, int paddingId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(batch);
+        await _runs.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return RunInSlot(batch, pooling, paddingId);
+        }
+        finally
+        {
+            _runs.Release();
+        }
+    }
+
+    private float[][] RunInSlot(IReadOnlyList<int[]> batch, OnnxPooling pooling, int paddingId)
+    {
         var rows = batch.Count;
         var length = batch.Max(ids => ids.Length);
         var ids = new long[rows * length];
@@ -157,18 +174,7 @@ public sealed class OnnxModelSession
         using var typesValue = HasTokenTypeIds ? OrtValue.CreateTensorValueFromMemory(new long[rows * length], shape) : null;
         var inputs = HasTokenTypeIds ? new[] { idsValue, maskValue, typesValue! } : new[] { idsValue, maskValue };
         using var runOptions = new RunOptions();
-        _runs.Wait();
-        IDisposableReadOnlyCollection<OrtValue> outputs;
-        try
-        {
-            outputs = _session.Run(runOptions, _inputNames, inputs, [_outputName]);
-        }
-        finally
-        {
-            _runs.Release();
-        }
-
-        using var _ = outputs;
+        using var outputs = _session.Run(runOptions, _inputNames, inputs, [_outputName]);
         var output = outputs[0];
         var outputShape = output.GetTensorTypeAndShape().Shape;
         var dimensions = (int)outputShape[^1];

@@ -61,4 +61,11 @@ public sealed class RateLimitOptions
 
     /// <summary>Length of the fixed window, seconds (1..3600); 10 by default.</summary>
     public int WindowSeconds { get; set; } = 10;
+
+    /// <summary>
+    /// Milliseconds a refused request waits before its 429 is sent (0..60000, at most its <c>Retry-After</c>); 1000 by
+    /// default. A client that sends again the moment it is refused is slowed to one request a second per connection
+    /// instead of taking the cores from other clients (docs/reliability.md, "Load": the flood). 0 answers at once.
+    /// </summary>
+    public int RejectionDelayMs { get; set; } = 1000;
 }

@@ -52,9 +52,9 @@ public static class SecurityExtensions
             .SetFallbackPolicy(new AuthorizationPolicyBuilder(ApiKeyAuthenticationHandler.SchemeName).RequireAuthenticatedUser().Build());
 
         var limits = builder.Configuration.GetSection(RateLimitOptions.SectionName).Get<RateLimitOptions>() ?? new RateLimitOptions();
-        if (limits.PermitLimit < 0 || limits.WindowSeconds is < 1 or > 3600)
+        if (limits.PermitLimit < 0 || limits.WindowSeconds is < 1 or > 3600 || limits.RejectionDelayMs is < 0 or > 60_000)
         {
-            throw new InvalidOperationException("RateLimit:PermitLimit must be 0 (off) or more, RateLimit:WindowSeconds between 1 and 3600.");
+            throw new InvalidOperationException("RateLimit:PermitLimit must be 0 (off) or more, RateLimit:WindowSeconds between 1 and 3600, RateLimit:RejectionDelayMs between 0 and 60000.");
         }
 
         builder.Services.AddSingleton(limits);
@@ -67,6 +67,23 @@ public static class SecurityExtensions
                 var retryAfter = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(limits.WindowSeconds);
                 var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
                 var http = context.HttpContext;
+                // A client that does not wait as told (a flood on many connections, each sending again the moment it is
+                // answered) would otherwise get thousands of cheap 429s a second, enough to take the cores from every
+                // other client: its answer comes after RejectionDelayMs (never after Retry-After), so each of its
+                // connections costs a timer, not a core.
+                var delay = Math.Min(limits.RejectionDelayMs, seconds * 1000);
+                if (delay > 0)
+                {
+                    try
+                    {
+                        await Task.Delay(delay, cancellationToken);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        return; // the client went away
+                    }
+                }
+
                 http.Response.StatusCode = StatusCodes.Status429TooManyRequests;
                 http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
                 await http.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext

@@ -556,6 +556,7 @@ public class RateLimitTests(ServersFixture servers)
         settings["ConnectionStrings__messaging"] = servers.RabbitMq.ConnectionString;
         settings["RateLimit__PermitLimit"] = "3";
         settings["RateLimit__WindowSeconds"] = "60";
+        settings["RateLimit__RejectionDelayMs"] = "400";
         await using var ingest = await ServiceProcess.StartAsync("ingest-api", "Ingest.Api", settings);
 
         for (var i = 0; i < 3; i++)
@@ -563,8 +564,11 @@ public class RateLimitTests(ServersFixture servers)
             Assert.Equal(HttpStatusCode.NotFound, (await Api.SendAsync(ingest.Url, HttpMethod.Get, "/documents/x", SecuredServicesFixture.TenantAKey)).Status);
         }
 
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var (code, problem, response) = await Api.SendAsync(ingest.Url, HttpMethod.Post, "/documents", SecuredServicesFixture.TenantAKey, Api.Json(new { id = "flood", text = "x" }));
         Assert.Equal(HttpStatusCode.TooManyRequests, code);
+        // The refusal waits RateLimit:RejectionDelayMs, so a client that sends again at once is slowed down.
+        Assert.True(clock.ElapsedMilliseconds >= 390, $"the 429 came after {clock.ElapsedMilliseconds} ms");
         Assert.Equal(429, problem.GetProperty("status").GetInt32());
         Assert.InRange(response.Headers.RetryAfter?.Delta?.TotalSeconds ?? 0, 1, 60);
         await using (var dataSource = VectorStoreExtensions.CreateDataSource(settings["ConnectionStrings__vectordb"]))

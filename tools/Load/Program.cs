@@ -63,25 +63,39 @@ await using (stack)
 
         var url = endpoint.Script == "search" ? stack.Search.Url : stack.Ingest.Url;
         await WarmUpAsync(endpoint, url);
+        var passed = new List<int>();
         foreach (var connections in options.Steps)
         {
             var run = await RunAsync(endpoint, url, "step", connections, TimeSpan.FromSeconds(options.StepSeconds));
             if (run.Result.Errors(endpoint.Success) == 0 && run.Result.P99Ms < endpoint.P99LimitMs)
             {
-                held[endpoint.Name] = connections;
+                passed.Add(connections);
             }
         }
 
-        if (!held.TryGetValue(endpoint.Name, out var hold))
+        // The hold: from the highest step that passed, down to the next ones that passed until one holds for the whole
+        // hold (a step is short; a hold can fail where its step passed).
+        int? hold = null;
+        foreach (var connections in passed.OrderDescending().Take(3))
         {
-            failures.Add($"{endpoint.Name}: no concurrency held (no error, p99 < {endpoint.P99LimitMs} ms), not even {options.Steps[0]}");
-            continue;
+            var holding = await RunAsync(endpoint, url, "hold", connections, TimeSpan.FromMinutes(options.HoldMinutes));
+            if (holding.Result.Errors(endpoint.Success) == 0 && holding.Result.P99Ms < endpoint.P99LimitMs)
+            {
+                hold = connections;
+                break;
+            }
+
+            Log($"{endpoint.Name}: the hold at {connections} connections did not hold ({holding.Result.Errors(endpoint.Success)} errors, p99 {holding.Result.P99Ms:F1} ms)");
         }
 
-        var holding = await RunAsync(endpoint, url, "hold", hold, TimeSpan.FromMinutes(options.HoldMinutes));
-        if (holding.Result.Errors(endpoint.Success) > 0 || holding.Result.P99Ms >= endpoint.P99LimitMs)
+        if (hold is null)
         {
-            failures.Add($"{endpoint.Name}: the {options.HoldMinutes}-minute hold at {hold} connections did not hold ({holding.Result.Errors(endpoint.Success)} errors, p99 {holding.Result.P99Ms:F1} ms)");
+            failures.Add($"{endpoint.Name}: no concurrency held for {options.HoldMinutes} min with no error and p99 < {endpoint.P99LimitMs} ms (steps that passed: {string.Join(", ", passed)})");
+            hold = passed.Count > 0 ? passed.Min() : options.Steps[0];
+        }
+        else
+        {
+            held[endpoint.Name] = hold.Value;
         }
 
         var overload = await RunAsync(endpoint, url, "overload", options.Overload, TimeSpan.FromSeconds(options.StepSeconds));
@@ -92,10 +106,10 @@ await using (stack)
             failures.Add($"{endpoint.Name}: {unexpected} answers at {options.Overload} connections were neither {endpoint.Success}, 429 nor 503 (socket errors and timeouts included)");
         }
 
-        var recovery = await RunAsync(endpoint, url, "recovery", hold, TimeSpan.FromSeconds(options.StepSeconds));
+        var recovery = await RunAsync(endpoint, url, "recovery", hold.Value, TimeSpan.FromSeconds(options.StepSeconds));
         if (recovery.Result.Errors(endpoint.Success) > 0 || recovery.Result.P99Ms >= endpoint.P99LimitMs)
         {
-            failures.Add($"{endpoint.Name}: no recovery after the overload ({recovery.Result.Errors(endpoint.Success)} errors, p99 {recovery.Result.P99Ms:F1} ms at {hold} connections)");
+            failures.Add($"{endpoint.Name}: no recovery after the overload ({recovery.Result.Errors(endpoint.Success)} errors, p99 {recovery.Result.P99Ms:F1} ms at {hold.Value} connections)");
         }
 
         CheckCrashes();
