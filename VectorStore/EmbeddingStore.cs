@@ -70,9 +70,11 @@ public sealed class EmbeddingStore(NpgsqlDataSource dataSource)
     }
 
     /// <summary>
-    /// Writes embeddings set-based: binary COPY into a transaction-scoped staging table (vectors as
-    /// <see cref="Pgvector.Vector"/>, pgvector's binary format), then one
-    /// <c>INSERT ... SELECT ... ON CONFLICT (chunk_id, model_id) DO UPDATE ... WHERE provisional</c> joined to <c>chunks</c> (a provisional vector is replaced, a real one kept).
+    /// Writes embeddings set-based in one statement: <c>INSERT ... SELECT FROM unnest(ids, hashes, vectors) ... ON
+    /// CONFLICT (chunk_id, model_id) DO UPDATE ... WHERE provisional</c> joined to <c>chunks</c> (a provisional vector
+    /// is replaced, a real one kept), the vectors sent as one binary <c>vector[]</c> parameter
+    /// (<see cref="Pgvector.Vector"/>). No staging table: creating and dropping a temporary table for every batch
+    /// cost PostgreSQL catalog writes per batch (bench/tuning.md).
     /// A redelivered message therefore never creates a second row, and a vector for a chunk deleted before
     /// the insert is dropped rather than failing the batch (a delete committing during the insert fails it
     /// with a foreign-key error, and the retry skips the chunk). Rows go in chunk order, so two workers
@@ -97,47 +99,25 @@ public sealed class EmbeddingStore(NpgsqlDataSource dataSource)
             }
         }
 
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await using (var create = new NpgsqlCommand(
-            "CREATE TEMP TABLE embeddings_staging (chunk_id bigint, content_hash bytea, embedding vector) ON COMMIT DROP",
-            connection, transaction))
-        {
-            await create.ExecuteNonQueryAsync(cancellationToken);
-        }
-
-        await using (var importer = await connection.BeginBinaryImportAsync(
-            "COPY embeddings_staging (chunk_id, content_hash, embedding) FROM STDIN (FORMAT BINARY)", cancellationToken))
-        {
-            foreach (var embedding in embeddings)
-            {
-                await importer.StartRowAsync(cancellationToken);
-                await importer.WriteAsync(embedding.ChunkId, NpgsqlDbType.Bigint, cancellationToken);
-                await importer.WriteAsync(embedding.ContentHash, NpgsqlDbType.Bytea, cancellationToken);
-                await importer.WriteAsync(new Vector(embedding.Vector), "vector", cancellationToken);
-            }
-
-            await importer.CompleteAsync(cancellationToken);
-        }
-
-        int inserted;
-        await using (var insert = new NpgsqlCommand("""
+        // One statement, its rows as three array parameters (the vectors as pgvector's binary vector[]), sorted by chunk
+        // so that concurrent writers lock rows in the same order.
+        var rows = embeddings.OrderBy(e => e.ChunkId).ToList();
+        await using var insert = dataSource.CreateCommand("""
             INSERT INTO embeddings (chunk_id, model_id, content_hash, dimensions, embedding)
-            SELECT s.chunk_id, $1, s.content_hash, $2, s.embedding
-              FROM embeddings_staging s JOIN chunks c ON c.id = s.chunk_id
-             ORDER BY s.chunk_id
+            SELECT s.chunk_id, $4, s.content_hash, $5, s.embedding
+              FROM unnest($1::bigint[], $2::bytea[], $3::vector[]) WITH ORDINALITY AS s (chunk_id, content_hash, embedding, position)
+              JOIN chunks c ON c.id = s.chunk_id
+             ORDER BY s.position
             ON CONFLICT (chunk_id, model_id) DO UPDATE
                 SET content_hash = excluded.content_hash, dimensions = excluded.dimensions, embedding = excluded.embedding, provisional = false
               WHERE embeddings.provisional
-            """, connection, transaction))
-        {
-            insert.Parameters.AddWithValue(model.Id);
-            insert.Parameters.AddWithValue(model.Dimensions);
-            inserted = await insert.ExecuteNonQueryAsync(cancellationToken);
-        }
-
-        await transaction.CommitAsync(cancellationToken);
-        return inserted;
+            """);
+        insert.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. rows.Select(e => e.ChunkId)] });
+        insert.Parameters.Add(new NpgsqlParameter<byte[][]> { TypedValue = [.. rows.Select(e => e.ContentHash)], NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
+        insert.Parameters.Add(new NpgsqlParameter<Vector[]> { TypedValue = [.. rows.Select(e => new Vector(e.Vector))], DataTypeName = "vector[]" });
+        insert.Parameters.Add(new NpgsqlParameter<int> { TypedValue = model.Id });
+        insert.Parameters.Add(new NpgsqlParameter<int> { TypedValue = model.Dimensions });
+        return await insert.ExecuteNonQueryAsync(cancellationToken);
     }
 
     /// <summary>Records that embedding these chunks with the model failed (shown by the status API).</summary>

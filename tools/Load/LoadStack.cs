@@ -107,7 +107,7 @@ public sealed partial class LoadStack : IAsyncDisposable
 
     /// <summary>
     /// Small document texts (2 sentences of a SQuAD paragraph, about 50 words, one chunk each) as JSON strings, one a
-    /// line. There are a few hundred: after the first of each, the workers copy the stored vector by content hash
+    /// line. There are 102: after the first of each, the workers copy the stored vector by content hash
     /// instead of calling the model, so the posts measure the pipeline's own path (the model's rate is part 7 of the
     /// benchmarks).
     /// </summary>
