@@ -59,7 +59,7 @@ public sealed class RateLimitOptions
     /// <summary>Requests one client may make per window; 0 turns rate limiting off. 1000 by default.</summary>
     public int PermitLimit { get; set; } = 1000;
 
-    /// <summary>Length of the fixed window, seconds (1..3600); 10 by default.</summary>
+    /// <summary>The window over which <see cref="PermitLimit"/> tokens are refilled, evenly, seconds (1..3600); 10 by default.</summary>
     public int WindowSeconds { get; set; } = 10;
 
     /// <summary>

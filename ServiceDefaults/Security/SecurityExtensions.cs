@@ -16,7 +16,8 @@ namespace VectorPipeline.ServiceDefaults.Security;
 /// <summary>
 /// API keys, roles, tenants and rate limits of Ingest.Api and Search.Api: the <c>ApiKey</c> authentication scheme
 /// (<see cref="ApiKeyAuthenticationHandler"/>), the policies of <see cref="AuthPolicies"/>, a fallback policy that
-/// requires an authenticated caller on every endpoint not marked otherwise, a per-client fixed-window rate limiter,
+/// requires an authenticated caller on every endpoint not marked otherwise, a per-client rate limiter (a token bucket of
+/// <c>RateLimit:PermitLimit</c> tokens refilled evenly over <c>RateLimit:WindowSeconds</c>),
 /// and problem details for requests the framework rejects (bad JSON, wrong content type, body too large).
 /// </summary>
 public static class SecurityExtensions
@@ -158,10 +159,18 @@ public static class SecurityExtensions
         var client = context.User.FindFirst(ApiKeyClaims.KeyName)?.Value is { } key
             ? "key:" + key
             : "ip:" + (context.Connection.RemoteIpAddress?.ToString() ?? "unknown");
-        return RateLimitPartition.GetFixedWindowLimiter(client, _ => new FixedWindowRateLimiterOptions
+        // A token bucket of PermitLimit tokens refilled evenly over the window, not a fixed window: a fixed window hands a
+        // flooding client all its permits at once at the start of each window, a burst that fills the load-shedding
+        // places of every other client (docs/reliability.md, "Load"). Tokens come every 100 ms at most (the
+        // partitioned limiter's replenishment tick), so PermitLimit per window holds on average.
+        var window = TimeSpan.FromSeconds(limits.WindowSeconds);
+        var period = TimeSpan.FromTicks(Math.Max(TimeSpan.FromMilliseconds(100).Ticks, window.Ticks / limits.PermitLimit));
+        var tokensPerPeriod = (int)Math.Max(1, Math.Round((double)limits.PermitLimit * period.Ticks / window.Ticks));
+        return RateLimitPartition.GetTokenBucketLimiter(client, _ => new TokenBucketRateLimiterOptions
         {
-            PermitLimit = limits.PermitLimit,
-            Window = TimeSpan.FromSeconds(limits.WindowSeconds),
+            TokenLimit = limits.PermitLimit,
+            TokensPerPeriod = tokensPerPeriod,
+            ReplenishmentPeriod = period,
             QueueLimit = 0,
             AutoReplenishment = true,
         });

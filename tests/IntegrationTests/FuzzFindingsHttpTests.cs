@@ -1,4 +1,3 @@
-using System.IO.Compression;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
@@ -27,7 +26,7 @@ public class FuzzFindingsHttpTests(SecuredServicesFixture fixture, IngestApiFixt
         // More open elements than the HTML reader allows (AngleSharp's tree builder is quadratic in them).
         { "deep.html", "text/html", Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat("<div>", 1001)) + "x") },
         // A [Content_Types].xml part name that System.IO.Packaging cannot make a URI of.
-        { "broken.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", DocxWithPartName("c:x") },
+        { "broken.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", TestDocuments.DocxWithPartName("c:x") },
     };
 
     [Theory]
@@ -128,26 +127,5 @@ public class FuzzFindingsHttpTests(SecuredServicesFixture fixture, IngestApiFixt
         await using var command = dataSource.CreateCommand("SELECT count(*) FROM documents WHERE right(id, length($1)) = $1");
         command.Parameters.AddWithValue(id);
         return (long)(await command.ExecuteScalarAsync(Token))! > 0;
-    }
-
-    private static byte[] DocxWithPartName(string partName)
-    {
-        using var docx = new MemoryStream();
-        docx.Write(TestDocuments.Docx("Title", (null, "Some text.")));
-        using (var zip = new ZipArchive(docx, ZipArchiveMode.Update, leaveOpen: true))
-        {
-            var entry = zip.GetEntry("[Content_Types].xml")!;
-            string types;
-            using (var reader = new StreamReader(entry.Open()))
-            {
-                types = reader.ReadToEnd();
-            }
-
-            entry.Delete();
-            using var writer = new StreamWriter(zip.CreateEntry("[Content_Types].xml").Open());
-            writer.Write(types.Replace("</Types>", $"<Override PartName=\"{partName}\" ContentType=\"application/xml\"/></Types>", StringComparison.Ordinal));
-        }
-
-        return docx.ToArray();
     }
 }

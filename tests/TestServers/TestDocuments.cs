@@ -43,6 +43,32 @@ public static class TestDocuments
         return stream.ToArray();
     }
 
+    /// <summary>
+    /// A <see cref="Docx"/> whose <c>[Content_Types].xml</c> also holds <c>&lt;Override PartName="{partName}"
+    /// ContentType="application/xml"/&gt;</c>: a part name System.IO.Packaging may refuse (the docx fuzz target found
+    /// <c>c:x</c>).
+    /// </summary>
+    public static byte[] DocxWithPartName(string partName)
+    {
+        using var docx = new MemoryStream();
+        docx.Write(Docx("Title", (null, "Some text.")));
+        using (var zip = new System.IO.Compression.ZipArchive(docx, System.IO.Compression.ZipArchiveMode.Update, leaveOpen: true))
+        {
+            var entry = zip.GetEntry("[Content_Types].xml")!;
+            string types;
+            using (var reader = new StreamReader(entry.Open()))
+            {
+                types = reader.ReadToEnd();
+            }
+
+            entry.Delete();
+            using var writer = new StreamWriter(zip.CreateEntry("[Content_Types].xml").Open());
+            writer.Write(types.Replace("</Types>", $"<Override PartName=\"{partName}\" ContentType=\"application/xml\"/></Types>", StringComparison.Ordinal));
+        }
+
+        return docx.ToArray();
+    }
+
     /// <summary>The first bytes of a PNG image (signature and the start of its header chunk).</summary>
     public static byte[] PngBytes => [0x89, (byte)'P', (byte)'N', (byte)'G', 13, 10, 26, 10, 0, 0, 0, 13, (byte)'I', (byte)'H', (byte)'D', (byte)'R'];
 }
