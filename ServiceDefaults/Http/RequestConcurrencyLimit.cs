@@ -18,7 +18,8 @@ public sealed class RequestLimitOptions
 
     /// <summary>
     /// Requests in progress at once (<c>Requests:MaxConcurrent</c>); 0 turns load shedding off. Default: 8 per core,
-    /// about where a 2-core machine stops gaining throughput from more concurrency on <c>POST /search</c> (docs/reliability.md, "Load").
+    /// above the 4 connections from which a 2-core machine gains no more <c>POST /search</c> throughput, only latency
+    /// (docs/reliability.md, "Load"), so that a held load is never shed.
     /// </summary>
     public int MaxConcurrent { get; set; } = 8 * Environment.ProcessorCount;
 
