@@ -366,7 +366,8 @@ public sealed class FaultTests
             var deadline = DateTime.UtcNow.AddSeconds(120);
             while (failed.Count > 0)
             {
-                Assert.True(DateTime.UtcNow < deadline, $"{failed.Count} documents could not be posted again within 120 s; last failure: {LastPostFailure}");
+                Assert.True(DateTime.UtcNow < deadline, $"{failed.Count} documents could not be posted again within 120 s; last failure: {LastPostFailure}\n" +
+                    $"Ingest.Api's last output:\n{string.Join('\n', _services[0].Output.TakeLast(40))}\n{Rabbit.Diagnostics()}");
                 await Task.Delay(500, Token);
                 failed = await PostAllAsync(failed, tolerateFailures: true);
             }

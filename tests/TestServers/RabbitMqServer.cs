@@ -51,6 +51,29 @@ public sealed class RabbitMqServer : IAsyncDisposable
             [RepositoryPaths.EngScript("rabbitmq.sh"), "start", Path.Combine(_directory, "node"), Port.ToString(), _distributionPort.ToString(), _epmdPort.ToString()],
             TimeSpan.FromMinutes(2));
 
+    /// <summary>
+    /// What a failing test needs to tell a broker fault from a client fault: whether the node's process runs, and the
+    /// last <paramref name="lines"/> lines of its log files (under <c>node/log</c>) and of its console output.
+    /// </summary>
+    public string Diagnostics(int lines = 30)
+    {
+        var node = Path.Combine(_directory, "node");
+        var pid = ProcessId;
+        var running = pid is { } id && Directory.Exists($"/proc/{id}");
+        var text = new System.Text.StringBuilder($"RabbitMQ node on port {Port}: process {(pid?.ToString() ?? "none")} {(running ? "running" : "not running")}\n");
+        var logs = Directory.Exists(Path.Combine(node, "log")) ? Directory.GetFiles(Path.Combine(node, "log"), "*.log") : [];
+        foreach (var file in logs.Append(Path.Combine(node, "server.log")).Where(File.Exists))
+        {
+            text.Append("--- ").Append(Path.GetFileName(file)).Append('\n');
+            foreach (var line in File.ReadLines(file).TakeLast(lines))
+            {
+                text.Append(line).Append('\n');
+            }
+        }
+
+        return text.ToString();
+    }
+
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
