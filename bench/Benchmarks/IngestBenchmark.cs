@@ -22,7 +22,7 @@ public static class IngestBenchmark
     /// <summary>Runs part 1.</summary>
     public static async Task<IngestResult> RunAsync(PostgresServer postgres, RabbitMqServer rabbit, BenchmarkSize size, Action<string> log)
     {
-        var database = await postgres.CreateDatabaseAsync("bench_ingest");
+        var database = await BenchmarkDatabase.CreateAsync(postgres, "bench_ingest");
         var result = new IngestResult();
         var corpus = new SyntheticCorpus(1);
         await using (var pipeline = new PipelineRunner("ingest", database, rabbit.ConnectionString))

@@ -34,7 +34,7 @@ public static class ModelBoundBenchmark
     public static async Task<ModelBoundResult> RunAsync(PostgresServer postgres, RabbitMqServer rabbit, BenchmarkSize size, Action<string> log)
     {
         await using var server = await SimulatedModelServer.StartAsync(FixedTime, PerText, Parallel, 384);
-        var database = await postgres.CreateDatabaseAsync("bench_model");
+        var database = await BenchmarkDatabase.CreateAsync(postgres, "bench_model");
         var settings = new Dictionary<string, string>
         {
             ["Embedding__Provider"] = "http",

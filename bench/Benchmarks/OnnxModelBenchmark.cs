@@ -38,7 +38,12 @@ public static class OnnxModelBenchmark
     private static readonly Dictionary<string, string> Onnx = new() { ["Embedding__Provider"] = OnnxModelDefinition.ProviderName };
 
     /// <summary>Runs part 7.</summary>
-    public static async Task<OnnxModelResult> RunAsync(PostgresServer postgres, RabbitMqServer rabbit, BenchmarkSize size, Action<string> log)
+    /// <param name="postgres">The benchmark's PostgreSQL server.</param>
+    /// <param name="rabbit">The benchmark's RabbitMQ node.</param>
+    /// <param name="size">Work per part.</param>
+    /// <param name="log">Progress lines.</param>
+    /// <param name="searchOnly">Only 7.2 and 7.3 (search latency and HNSW recall; <c>--parts onnx-search</c>): no pipeline or raw runs.</param>
+    public static async Task<OnnxModelResult> RunAsync(PostgresServer postgres, RabbitMqServer rabbit, BenchmarkSize size, Action<string> log, bool searchOnly = false)
     {
         var definition = RawOnnxRun.Definition();
         var result = new OnnxModelResult
@@ -56,8 +61,8 @@ public static class OnnxModelBenchmark
         var documents = pgai.Zip(squad, (p, q) => new[] { p, q }).SelectMany(pair => pair).Concat(squad.Skip(pgai.Count)).Take(size.OnnxDocuments).ToList();
         result.Documents = documents.Count;
 
-        var texts = await PipelineRunsAsync(postgres, rabbit, size, documents, result, log);
-        foreach (var callers in RawCallers)
+        var texts = searchOnly ? [] : await PipelineRunsAsync(postgres, rabbit, size, documents, result, log);
+        foreach (var callers in searchOnly ? [] : RawCallers)
         {
             var raw = await RawOnnxRun.MeasureAsync(texts, callers, result.BatchMessageLimit);
             result.Raw.Add(raw);
@@ -73,7 +78,7 @@ public static class OnnxModelBenchmark
     // chunk template is the chunk itself, and the model's document prefix is empty).
     private static async Task<string[]> PipelineRunsAsync(PostgresServer postgres, RabbitMqServer rabbit, BenchmarkSize size, List<SampleDocument> documents, OnnxModelResult result, Action<string> log)
     {
-        var database = await postgres.CreateDatabaseAsync("bench_onnx");
+        var database = await BenchmarkDatabase.CreateAsync(postgres, "bench_onnx");
         await using var pipeline = new PipelineRunner("onnx", database, rabbit.ConnectionString, Onnx);
         foreach (var workers in size.IngestWorkers)
         {
@@ -103,7 +108,7 @@ public static class OnnxModelBenchmark
     private static async Task SearchAndRecallAsync(PostgresServer postgres, RabbitMqServer rabbit, BenchmarkSize size, OnnxModelDefinition definition,
         string[] documentTexts, string[] questions, OnnxModelResult result, Action<string> log)
     {
-        var database = await postgres.CreateDatabaseAsync("bench_onnx_search");
+        var database = await BenchmarkDatabase.CreateAsync(postgres, "bench_onnx_search");
         await using var dataSource = VectorStoreExtensions.CreateDataSource(PipelineRunner.Unlimited(database));
         await new SchemaMigrator(dataSource, NullLogger<SchemaMigrator>.Instance).MigrateAsync();
         var store = new EmbeddingModelStore(dataSource);
@@ -141,16 +146,18 @@ public static class OnnxModelBenchmark
             {
                 await ApiSearchAsync(http, queries[i % queries.Length]);
                 await search.SearchAsync(model, queryVectors[i % queries.Length], SearchBenchmark.TopK, null, SearchBenchmark.EfSearch);
+                await search.SearchAsync(model, queryVectors[i % queries.Length], SearchBenchmark.TopK, null, SearchBenchmark.EfSearch, SearchFilter.ForTenant(""));
                 await generator.GenerateAsync([prefix + queries[i % queries.Length]]);
             }
 
             result.Api = LatencySummary.From(await SearchBenchmark.SequentialAsync(queries.Length, i => ApiSearchAsync(http, queries[i])));
             result.Sql = LatencySummary.From(await SearchBenchmark.SequentialAsync(queries.Length, i => search.SearchAsync(model, queryVectors[i], SearchBenchmark.TopK, null, SearchBenchmark.EfSearch)));
+            result.SqlTenant = LatencySummary.From(await SearchBenchmark.SequentialAsync(queries.Length, i => search.SearchAsync(model, queryVectors[i], SearchBenchmark.TopK, null, SearchBenchmark.EfSearch, SearchFilter.ForTenant(""))));
             result.QueryEmbedding = LatencySummary.From(await SearchBenchmark.SequentialAsync(queries.Length, i => generator.GenerateAsync([prefix + queries[i]])));
             var tenWords = questions.Where(q => q.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length == 10).Take(queries.Length).ToArray();
             result.QueryEmbedding10Words = LatencySummary.From(await SearchBenchmark.SequentialAsync(tenWords.Length, i => generator.GenerateAsync([prefix + tenWords[i]])));
             result.SearchPeakRssMiB = Math.Round(MemorySampler.PeakRssMiB(pipeline.Search.ProcessId) ?? double.NaN, 1);
-            log($"onnx search ({windows.Count} chunks): POST /search p50 {result.Api.P50:F2} ms; SQL p50 {result.Sql.P50:F2} ms; query embedding p50 {result.QueryEmbedding.P50:F2} ms ({result.QueryEmbedding10Words.P50:F2} ms for {tenWords.Length} 10-word questions)");
+            log($"onnx search ({windows.Count} chunks): POST /search p50 {result.Api.P50:F2} ms; SQL p50 {result.Sql.P50:F2} ms ({result.SqlTenant.P50:F2} ms confined to the tenant); query embedding p50 {result.QueryEmbedding.P50:F2} ms ({result.QueryEmbedding10Words.P50:F2} ms for {tenWords.Length} 10-word questions)");
         }
 
         // Recall of HNSW against an exact scan on the model's vectors.

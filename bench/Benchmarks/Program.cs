@@ -11,7 +11,9 @@ using VectorPipeline.VectorStore;
 // bench/Benchmarks: measures the pipeline against same-run baselines and writes docs/benchmarks.md,
 // docs/benchmarks-throughput.svg and bench/results/latest.json (see docs/benchmarks.md, "Reproduce").
 //   --size tiny|default|large   work per part (tiny: CI smoke run; large: adds the 1M-chunk level)
-//   --parts ingest,model,search,onnx   which parts to run (default: all; onnx is part 7, the built-in model)
+//   --parts ingest,model,search,onnx   which parts to run (default: all; onnx is part 7, the built-in model;
+//                               onnx-search is its search latency and recall alone, best with --out)
+// VP_BENCH_NPGSQL_OPTIONS="Max Auto Prepare=0" adds Npgsql settings to every part's connection strings (to compare them).
 //   --batches 1,8,...           model-bound batch sizes (default: the size's)
 //   --hnsw 16x64,32x128         part 6: (m)x(ef_construction) index builds (default: the size's)
 //   --ef-search 40,100,...      part 6: ef_search values (default: the size's)
@@ -86,7 +88,13 @@ if (options.ContainsKey("render"))
 }
 
 Log($"VectorPipeline benchmarks, size {size.Name}, parts {string.Join(",", parts)}; output under {output}");
+
 results.Machine = MachineInfo();
+if (Environment.GetEnvironmentVariable(BenchmarkDatabase.NpgsqlOptionsVariable) is { Length: > 0 } npgsqlOptions)
+{
+    Log($"every part's connection strings end with: {npgsqlOptions}");
+    results.Machine["Npgsql options"] = npgsqlOptions;
+}
 // pg_stat_statements shows where the pipeline's PostgreSQL time goes (part 1's statement profile).
 Environment.SetEnvironmentVariable("VP_POSTGRES_OPTIONS", "-c shared_preload_libraries=pg_stat_statements");
 await using (var postgres = await PostgresServer.StartAsync())
@@ -107,6 +115,7 @@ await using (var rabbit = await RabbitMqServer.StartAsync())
     await RunPartAsync("model", async () => results.ModelBound = await ModelBoundBenchmark.RunAsync(postgres, rabbit, size, Log));
     await RunPartAsync("search", async () => (results.Search, results.Growth, results.HnswSweep) = await SearchBenchmark.RunAsync(postgres, rabbit, size, Log));
     await RunPartAsync("onnx", async () => results.OnnxModel = await OnnxModelBenchmark.RunAsync(postgres, rabbit, size, Log));
+    await RunPartAsync("onnx-search", async () => results.OnnxModel = await OnnxModelBenchmark.RunAsync(postgres, rabbit, size, Log, searchOnly: true));
 }
 
 results.Machine["Load average after"] = File.ReadAllText("/proc/loadavg").Trim();

@@ -35,7 +35,7 @@ public static class SearchBenchmark
     /// <summary>Runs parts 3 and 5.</summary>
     public static async Task<(SearchResult? Search, List<GrowthLevel> Growth, List<HnswSweepRow> Sweep)> RunAsync(PostgresServer postgres, RabbitMqServer rabbit, BenchmarkSize size, Action<string> log)
     {
-        var database = await postgres.CreateDatabaseAsync("bench_search");
+        var database = await BenchmarkDatabase.CreateAsync(postgres, "bench_search");
         await using var dataSource = VectorStoreExtensions.CreateDataSource(PipelineRunner.Unlimited(database));
         await new SchemaMigrator(dataSource, NullLogger<SchemaMigrator>.Instance).MigrateAsync();
         var store = new EmbeddingModelStore(dataSource);

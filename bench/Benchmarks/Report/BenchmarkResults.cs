@@ -190,6 +190,12 @@ public sealed class OnnxModelResult
     /// <summary>The same search as SQL with the query vector precomputed, one client, ms.</summary>
     public LatencySummary? Sql { get; set; }
 
+    /// <summary>
+    /// The SQL as Search.Api runs it: confined to the caller's tenant (the default tenant here), which joins chunks and
+    /// documents below the index scan; query vector precomputed, one client, ms.
+    /// </summary>
+    public LatencySummary? SqlTenant { get; set; }
+
     /// <summary>Query embedding alone, in-process (the questions with the model's query prefix), ms.</summary>
     public LatencySummary? QueryEmbedding { get; set; }
 
