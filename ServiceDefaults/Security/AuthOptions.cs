@@ -63,6 +63,19 @@ public sealed class RateLimitOptions
     public int WindowSeconds { get; set; } = 10;
 
     /// <summary>
+    /// Requests a client may make at once, after it has been idle (the token bucket's size); 0 (the default) = one
+    /// second's share of <see cref="PermitLimit"/>, at least 10 and at most <see cref="PermitLimit"/>. With the whole
+    /// window's permits as the bucket, a flooding client got 200 requests through at once at the start of its flood,
+    /// and that burst filled the load-shedding places of every other client (docs/reliability.md, "Load").
+    /// </summary>
+    public int Burst { get; set; }
+
+    /// <summary>The bucket size in effect: <see cref="Burst"/>, or its default when 0.</summary>
+    public int EffectiveBurst => Burst > 0
+        ? Math.Min(Burst, PermitLimit)
+        : Math.Min(PermitLimit, Math.Max(10, (int)Math.Ceiling((double)PermitLimit / WindowSeconds)));
+
+    /// <summary>
     /// Milliseconds a refused request waits before its 429 is sent (0..60000, at most its <c>Retry-After</c>); 1000 by
     /// default. A client that sends again the moment it is refused is slowed to one request a second per connection
     /// instead of taking the cores from other clients (docs/reliability.md, "Load": the flood). 0 answers at once.

@@ -17,7 +17,7 @@ namespace VectorPipeline.ServiceDefaults.Security;
 /// API keys, roles, tenants and rate limits of Ingest.Api and Search.Api: the <c>ApiKey</c> authentication scheme
 /// (<see cref="ApiKeyAuthenticationHandler"/>), the policies of <see cref="AuthPolicies"/>, a fallback policy that
 /// requires an authenticated caller on every endpoint not marked otherwise, a per-client rate limiter (a token bucket of
-/// <c>RateLimit:PermitLimit</c> tokens refilled evenly over <c>RateLimit:WindowSeconds</c>),
+/// <c>RateLimit:Burst</c> tokens, <c>RateLimit:PermitLimit</c> of them refilled evenly over <c>RateLimit:WindowSeconds</c>),
 /// and problem details for requests the framework rejects (bad JSON, wrong content type, body too large).
 /// </summary>
 public static class SecurityExtensions
@@ -53,9 +53,9 @@ public static class SecurityExtensions
             .SetFallbackPolicy(new AuthorizationPolicyBuilder(ApiKeyAuthenticationHandler.SchemeName).RequireAuthenticatedUser().Build());
 
         var limits = builder.Configuration.GetSection(RateLimitOptions.SectionName).Get<RateLimitOptions>() ?? new RateLimitOptions();
-        if (limits.PermitLimit < 0 || limits.WindowSeconds is < 1 or > 3600 || limits.RejectionDelayMs is < 0 or > 60_000)
+        if (limits.PermitLimit < 0 || limits.WindowSeconds is < 1 or > 3600 || limits.RejectionDelayMs is < 0 or > 60_000 || limits.Burst < 0)
         {
-            throw new InvalidOperationException("RateLimit:PermitLimit must be 0 (off) or more, RateLimit:WindowSeconds between 1 and 3600, RateLimit:RejectionDelayMs between 0 and 60000.");
+            throw new InvalidOperationException("RateLimit:PermitLimit must be 0 (off) or more, RateLimit:WindowSeconds between 1 and 3600, RateLimit:RejectionDelayMs between 0 and 60000, RateLimit:Burst 0 (one second's share) or more.");
         }
 
         builder.Services.AddSingleton(limits);
@@ -95,7 +95,7 @@ public static class SecurityExtensions
                         Status = StatusCodes.Status429TooManyRequests,
                         Title = "Too many requests",
                         Detail = string.Create(CultureInfo.InvariantCulture,
-                            $"This client may make {limits.PermitLimit} requests per {limits.WindowSeconds} s; retry after {seconds} s."),
+                            $"This client may make {limits.PermitLimit} requests per {limits.WindowSeconds} s, at most {limits.EffectiveBurst} at once; retry after {seconds} s."),
                         Type = "https://tools.ietf.org/html/rfc6585#section-4",
                     },
                 });
@@ -159,16 +159,16 @@ public static class SecurityExtensions
         var client = context.User.FindFirst(ApiKeyClaims.KeyName)?.Value is { } key
             ? "key:" + key
             : "ip:" + (context.Connection.RemoteIpAddress?.ToString() ?? "unknown");
-        // A token bucket of PermitLimit tokens refilled evenly over the window, not a fixed window: a fixed window hands a
-        // flooding client all its permits at once at the start of each window, a burst that fills the load-shedding
-        // places of every other client (docs/reliability.md, "Load"). Tokens come every 100 ms at most (the
-        // partitioned limiter's replenishment tick), so PermitLimit per window holds on average.
+        // A token bucket refilled evenly over the window, not a fixed window: a fixed window hands a flooding client all
+        // its permits at once at the start of each window, a burst that fills the load-shedding places of every other
+        // client (docs/reliability.md, "Load"); the bucket holds only RateLimit:Burst tokens for the same reason. Tokens
+        // come every 100 ms at most (the partitioned limiter's replenishment tick), so PermitLimit per window holds on average.
         var window = TimeSpan.FromSeconds(limits.WindowSeconds);
         var period = TimeSpan.FromTicks(Math.Max(TimeSpan.FromMilliseconds(100).Ticks, window.Ticks / limits.PermitLimit));
         var tokensPerPeriod = (int)Math.Max(1, Math.Round((double)limits.PermitLimit * period.Ticks / window.Ticks));
         return RateLimitPartition.GetTokenBucketLimiter(client, _ => new TokenBucketRateLimiterOptions
         {
-            TokenLimit = limits.PermitLimit,
+            TokenLimit = limits.EffectiveBurst,
             TokensPerPeriod = tokensPerPeriod,
             ReplenishmentPeriod = period,
             QueueLimit = 0,

@@ -150,10 +150,14 @@ public static class OnnxModelBenchmark
                 await generator.GenerateAsync([prefix + queries[i % queries.Length]]);
             }
 
-            result.Api = LatencySummary.From(await SearchBenchmark.SequentialAsync(queries.Length, i => ApiSearchAsync(http, queries[i])));
-            result.Sql = LatencySummary.From(await SearchBenchmark.SequentialAsync(queries.Length, i => search.SearchAsync(model, queryVectors[i], SearchBenchmark.TopK, null, SearchBenchmark.EfSearch)));
-            result.SqlTenant = LatencySummary.From(await SearchBenchmark.SequentialAsync(queries.Length, i => search.SearchAsync(model, queryVectors[i], SearchBenchmark.TopK, null, SearchBenchmark.EfSearch, SearchFilter.ForTenant(""))));
-            result.QueryEmbedding = LatencySummary.From(await SearchBenchmark.SequentialAsync(queries.Length, i => generator.GenerateAsync([prefix + queries[i]])));
+            // The paths interleaved question by question, so that the API and its baseline see the same machine.
+            var paths = await SearchBenchmark.InterleavedAsync(queries.Length,
+                i => ApiSearchAsync(http, queries[i]),
+                i => search.SearchAsync(model, queryVectors[i], SearchBenchmark.TopK, null, SearchBenchmark.EfSearch),
+                i => search.SearchAsync(model, queryVectors[i], SearchBenchmark.TopK, null, SearchBenchmark.EfSearch, SearchFilter.ForTenant("")),
+                i => generator.GenerateAsync([prefix + queries[i]]));
+            (result.Api, result.Sql, result.SqlTenant, result.QueryEmbedding) =
+                (LatencySummary.From(paths[0]), LatencySummary.From(paths[1]), LatencySummary.From(paths[2]), LatencySummary.From(paths[3]));
             var tenWords = questions.Where(q => q.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length == 10).Take(queries.Length).ToArray();
             result.QueryEmbedding10Words = LatencySummary.From(await SearchBenchmark.SequentialAsync(tenWords.Length, i => generator.GenerateAsync([prefix + tenWords[i]])));
             result.SearchPeakRssMiB = Math.Round(MemorySampler.PeakRssMiB(pipeline.Search.ProcessId) ?? double.NaN, 1);

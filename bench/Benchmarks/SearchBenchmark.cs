@@ -170,6 +170,28 @@ public static class SearchBenchmark
         return samples;
     }
 
+    /// <summary>
+    /// Runs each of <paramref name="actions"/> for 0..count-1, interleaved: for item i every action runs once, in an order
+    /// rotated by i, so that a slow stretch of a noisy machine, and the cold cost of a new item (the first path to run a
+    /// question warms caches for the others), fall on every action alike. Each action's wall times in ms, in item order.
+    /// </summary>
+    internal static async Task<List<double>[]> InterleavedAsync(int count, params Func<int, Task>[] actions)
+    {
+        var samples = actions.Select(_ => new List<double>(count)).ToArray();
+        for (var i = 0; i < count; i++)
+        {
+            for (var k = 0; k < actions.Length; k++)
+            {
+                var a = (i + k) % actions.Length;
+                var started = Stopwatch.GetTimestamp();
+                await actions[a](i);
+                samples[a].Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            }
+        }
+
+        return samples;
+    }
+
     private static async Task<(LatencySummary Latency, double Qps)> ClosedLoopAsync(int clients, TimeSpan duration, Func<int, Task> action)
     {
         var samples = new ConcurrentBag<double>();

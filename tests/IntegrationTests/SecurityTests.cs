@@ -554,8 +554,10 @@ public class RateLimitTests(ServersFixture servers)
         var settings = SecuredServicesFixture.KeySettings();
         settings["ConnectionStrings__vectordb"] = await servers.NewDatabaseAsync();
         settings["ConnectionStrings__messaging"] = servers.RabbitMq.ConnectionString;
-        settings["RateLimit__PermitLimit"] = "3";
-        settings["RateLimit__WindowSeconds"] = "60";
+        // 30 a minute, but at most 3 at once: the bucket (RateLimit:Burst), not the window's permits, bounds a burst.
+        settings["RateLimit__PermitLimit"] = "30";
+        settings["RateLimit__WindowSeconds"] = "600";
+        settings["RateLimit__Burst"] = "3";
         settings["RateLimit__RejectionDelayMs"] = "400";
         await using var ingest = await ServiceProcess.StartAsync("ingest-api", "Ingest.Api", settings);
 

@@ -109,7 +109,8 @@ public static class OnnxReport
         s.AppendLine("## 7.2 Search with the query embedded in Search.Api");
         s.AppendLine();
         s.AppendLine(I($"{o.SearchChunks:N0} chunks: runs of 1 to 10 consecutive sentences of the same documents (up to 200 words), embedded by the model{(o.CorpusEmbedSeconds > 0 ? I($" in {o.CorpusEmbedSeconds:F0} s") : " (vectors from the cache)")},"));
-        s.AppendLine(I($"loaded by COPY, HNSW built after the load. One client, {o.Api?.Count ?? 0} SQuAD questions in turn, top 10, ef_search {SearchBenchmark.EfSearch}."));
+        s.AppendLine(I($"loaded by COPY, HNSW built after the load. One client, {o.Api?.Count ?? 0} SQuAD questions in turn, top 10, ef_search {SearchBenchmark.EfSearch};"));
+        s.AppendLine("the paths below run interleaved, question by question in rotating order, so that each sees the same machine.");
         s.AppendLine();
         s.AppendLine("| Path | p50 ms | p95 ms | p99 ms |");
         s.AppendLine("|---|---|---|---|");
