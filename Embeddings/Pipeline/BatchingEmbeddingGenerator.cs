@@ -60,6 +60,11 @@ public sealed class BatchingEmbeddingGenerator : DelegatingEmbeddingGenerator<st
     public IReadOnlyList<Range> Plan(IReadOnlyList<string> texts)
     {
         ArgumentNullException.ThrowIfNull(texts);
+        if (texts.Count == 1)
+        {
+            return [new Range(0, 1)]; // one text is one request whatever its size: no need to count its tokens (a query)
+        }
+
         var batches = new List<Range>();
         int start = 0, count = 0;
         long chars = 0, tokens = 0;

@@ -34,13 +34,18 @@ public abstract record SearchOutcome
 /// </summary>
 public sealed class SearchService(EmbeddingModelCatalog catalog, EmbeddingModelStore models, ChunkSearch search, IOptions<SearchOptions> options)
 {
+    // The embedder of the model the last search without a model found active (see SearchAsync).
+    private volatile ModelEmbedder? _lastActive;
+
     /// <summary>The search modes.</summary>
     public static readonly IReadOnlyList<string> Modes = ["vector", "keyword", "hybrid"];
 
     /// <summary>
     /// Vector and hybrid modes embed the query with the model they search (the one named by <c>model</c>, else
     /// the active model) and answer from that model's HNSW index only, so models are never mixed in one
-    /// search. Hybrid fuses the vector and keyword top candidates by reciprocal rank fusion. With <c>mmr</c>,
+    /// search. Without <c>model</c>, the query is embedded with the model the previous such search found active while
+    /// the active model is read, so that the read's round trip overlaps the embedding; after a model change the first
+    /// search of each replica embeds its query twice (once with the old model, then with the new one). Hybrid fuses the vector and keyword top candidates by reciprocal rank fusion. With <c>mmr</c>,
     /// vector and hybrid fetch <c>mmr.candidates</c> hits with their embeddings and keep topK of them chosen by
     /// <see cref="MaximalMarginalRelevance"/>; each result keeps the mode's score. With <c>exact</c> (vector
     /// mode), the search bypasses the HNSW index (<see cref="VectorSearchOptions.Exact"/>). Every mode searches only
@@ -49,9 +54,11 @@ public sealed class SearchService(EmbeddingModelCatalog catalog, EmbeddingModelS
     /// <param name="request">The search.</param>
     /// <param name="tenant">The caller's tenant (empty = the default tenant); no other tenant's chunk is ever returned.</param>
     /// <param name="cancellationToken">Cancels the search.</param>
-    public async Task<SearchOutcome> SearchAsync(SearchRequest request, string tenant, CancellationToken cancellationToken)
+    /// <param name="timings">Where each phase's wall time is recorded (for <c>Server-Timing</c>); null = not recorded.</param>
+    public async Task<SearchOutcome> SearchAsync(SearchRequest request, string tenant, CancellationToken cancellationToken, SearchTimings? timings = null)
     {
         ArgumentNullException.ThrowIfNull(tenant);
+        timings ??= new SearchTimings();
         var settings = options.Value;
         var errors = Validate(request, settings);
         var parsed = SearchFilterParser.Parse(request.Filter, errors);
@@ -66,14 +73,20 @@ public sealed class SearchService(EmbeddingModelCatalog catalog, EmbeddingModelS
         var topK = request.TopK ?? 10;
         if (mode == "keyword")
         {
-            var keywordHits = await search.KeywordSearchAsync(settings.TextSearchConfiguration, request.Query!, topK, request.MinScore, filter, cancellationToken);
+            var keywordHits = await timings.MeasureAsync("keyword", () => search.KeywordSearchAsync(settings.TextSearchConfiguration, request.Query!, topK, request.MinScore, filter, cancellationToken));
             return new SearchOutcome.Found(new SearchResponse(ToResults(keywordHits), null, mode));
         }
 
+        // The active model's lookup (a round trip) runs while the query is embedded with the model the previous search
+        // found active: in the steady state the lookup costs no time. Right after a model change the guess is wrong once
+        // per replica and the query is embedded again with the new model.
+        var guess = request.Model is null ? _lastActive : null;
+        var lookup = timings.MeasureAsync("model", () => request.Model is null ? models.GetActiveAsync(cancellationToken) : models.FindAsync(request.Model, cancellationToken));
+        var early = guess is null ? ((ReadOnlyMemory<float>, EmbeddingProviderException?)?)null : await EmbedQueryAsync(guess, request.Query!, timings, cancellationToken);
         EmbeddingModel? model;
         try
         {
-            model = request.Model is null ? await models.GetActiveAsync(cancellationToken) : await models.FindAsync(request.Model, cancellationToken);
+            model = await lookup;
         }
         catch (ArgumentException ex)
         {
@@ -94,16 +107,17 @@ public sealed class SearchService(EmbeddingModelCatalog catalog, EmbeddingModelS
                 $"Model {model.Key} is registered but Search.Api has no configuration to embed queries with it; add it under Embedding or Embedding:Models:{{key}}.");
         }
 
-        ReadOnlyMemory<float> vector;
-        try
+        if (request.Model is null)
         {
-            vector = await embedder.EmbedQueryAsync(request.Query!, cancellationToken);
+            _lastActive = embedder;
         }
-        catch (EmbeddingProviderException ex)
+
+        var (vector, failure) = early is { } embedded && ReferenceEquals(guess, embedder) ? embedded : await EmbedQueryAsync(embedder, request.Query!, timings, cancellationToken);
+        if (failure is not null)
         {
             // The model server, not this service, failed: 503 when it is down or overloaded (retry later), else 502.
-            return new SearchOutcome.Failed(ex.IsTransient || ex.IsCircuitOpen ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status502BadGateway,
-                "Embedding model unavailable", $"The query could not be embedded with {model.Key}: {ex.Message}");
+            return new SearchOutcome.Failed(failure.IsTransient || failure.IsCircuitOpen ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status502BadGateway,
+                "Embedding model unavailable", $"The query could not be embedded with {model.Key}: {failure.Message}");
         }
 
         var efSearch = request.EfSearch ?? settings.EfSearch;
@@ -114,7 +128,7 @@ public sealed class SearchService(EmbeddingModelCatalog catalog, EmbeddingModelS
         if (mode == "vector")
         {
             var vectorOptions = new VectorSearchOptions(Exact: request.Exact == true, IncludeEmbeddings: mmr is not null, Probes: probes);
-            var hits = await search.SearchAsync(model, vector, mmr is null ? topK : mmrCandidates, request.MinScore, efSearch, filter, vectorOptions, cancellationToken);
+            var hits = await timings.MeasureAsync("vector", () => search.SearchAsync(model, vector, mmr is null ? topK : mmrCandidates, request.MinScore, efSearch, filter, vectorOptions, cancellationToken));
             if (mmr is not null)
             {
                 // Relevance = the hit's score, which in vector mode is the similarity to the query (cosine similarity by default).
@@ -126,9 +140,9 @@ public sealed class SearchService(EmbeddingModelCatalog catalog, EmbeddingModelS
 
         var fuseTo = mmr is null ? topK : mmrCandidates;
         var candidates = Math.Max(fuseTo, settings.HybridCandidates);
-        var vectorHits = await search.SearchAsync(model, vector, candidates, null, efSearch, filter,
-            new VectorSearchOptions(IncludeEmbeddings: mmr is not null, Probes: probes), cancellationToken);
-        var textHits = await search.KeywordSearchAsync(settings.TextSearchConfiguration, request.Query!, candidates, null, filter, cancellationToken);
+        var vectorHits = await timings.MeasureAsync("vector", () => search.SearchAsync(model, vector, candidates, null, efSearch, filter,
+            new VectorSearchOptions(IncludeEmbeddings: mmr is not null, Probes: probes), cancellationToken));
+        var textHits = await timings.MeasureAsync("keyword", () => search.KeywordSearchAsync(settings.TextSearchConfiguration, request.Query!, candidates, null, filter, cancellationToken));
         var fused = HybridFusion.Fuse(vectorHits, textHits, request.RrfK ?? HybridFusion.DefaultK,
             request.Weights?.Vector ?? settings.HybridVectorWeight, request.Weights?.Keyword ?? settings.HybridKeywordWeight, fuseTo);
         if (request.MinScore is { } minScore)
@@ -145,6 +159,20 @@ public sealed class SearchService(EmbeddingModelCatalog catalog, EmbeddingModelS
         }
 
         return new SearchOutcome.Found(new SearchResponse(ToResults(fused), model.Key, mode));
+    }
+
+    // The query's vector, or the provider's failure (which becomes a 502 or 503).
+    private static async Task<(ReadOnlyMemory<float> Vector, EmbeddingProviderException? Failure)> EmbedQueryAsync(
+        ModelEmbedder embedder, string query, SearchTimings timings, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await timings.MeasureAsync("embed", () => embedder.EmbedQueryAsync(query, cancellationToken)), null);
+        }
+        catch (EmbeddingProviderException ex)
+        {
+            return (default, ex);
+        }
     }
 
     // Hybrid with MMR: keyword-only hits carry no embedding; read theirs, and drop any chunk that has none for the model.

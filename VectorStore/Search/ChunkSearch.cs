@@ -49,10 +49,10 @@ public sealed partial class ChunkSearch(NpgsqlDataSource dataSource)
     /// <summary>
     /// Top-k chunks nearest to <paramref name="query"/> by the model's distance (<c>&lt;=&gt;</c> cosine,
     /// <c>&lt;-&gt;</c> L2 or <c>&lt;#&gt;</c> inner product, matching its index's operator class) through the
-    /// model's index, with the index's query knob set for this transaction only (<c>SET LOCAL</c>
-    /// <c>hnsw.ef_search</c>, or <c>ivfflat.probes</c> = √lists), so the setting never leaks to other requests
-    /// on the pooled connection. With a filter, pgvector 0.8's iterative index scan
-    /// (<c>hnsw.iterative_scan</c> / <c>ivfflat.iterative_scan</c> = <c>relaxed_order</c>, also <c>SET LOCAL</c>)
+    /// model's index, with the index's query knob set for this query's transaction only (<c>set_config</c> with
+    /// <c>is_local</c> of <c>hnsw.ef_search</c>, or <c>ivfflat.probes</c> = √lists, sent in the same round trip as the
+    /// query), so the setting never leaks to other requests on the pooled connection. With a filter, pgvector 0.8's
+    /// iterative index scan (<c>hnsw.iterative_scan</c> / <c>ivfflat.iterative_scan</c> = <c>relaxed_order</c>, also local)
     /// keeps scanning until <paramref name="topK"/> matching rows are found (or the scan limit is reached),
     /// and the hits are re-sorted by score. Hits below <paramref name="minScore"/> are dropped.
     /// </summary>
@@ -89,44 +89,39 @@ public sealed partial class ChunkSearch(NpgsqlDataSource dataSource)
     public async Task<IReadOnlyList<ChunkHit>> SearchAsync(EmbeddingModel model, ReadOnlyMemory<float> query, int topK, double? minScore, int efSearch,
         SearchFilter? filter, VectorSearchOptions options, CancellationToken cancellationToken = default)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await using var command = await PrepareVectorSearchAsync(connection, transaction, model, query, topK, minScore, efSearch, filter, options, cancellationToken);
-        var hits = await ReadHitsAsync(command, topK, cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-        return hits;
+        await using var batch = PrepareVectorSearch(model, query, topK, minScore, efSearch, filter, options);
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+        await reader.NextResultAsync(cancellationToken); // past the settings' row
+        return await ReadHitsAsync(reader, topK, cancellationToken);
     }
 
     /// <summary>
     /// The query plan (<c>EXPLAIN</c>, text format) of the vector search the same arguments would run, with
-    /// the same <c>SET LOCAL</c> settings: shows whether the model's index (its name appears in an
+    /// the same settings: shows whether the model's index (its name appears in an
     /// <c>Index Scan</c> node) or a sequential scan serves the search. For diagnosis and tests.
     /// </summary>
     /// <exception cref="ArgumentException">Query length differs from the model's dimensions.</exception>
     public async Task<string> ExplainAsync(EmbeddingModel model, ReadOnlyMemory<float> query, int topK, int efSearch,
         SearchFilter? filter = null, VectorSearchOptions? options = null, CancellationToken cancellationToken = default)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await using var command = await PrepareVectorSearchAsync(connection, transaction, model, query, topK, null, efSearch, filter,
-            options ?? VectorSearchOptions.Default, cancellationToken);
-        command.CommandText = "EXPLAIN " + command.CommandText;
+        await using var batch = PrepareVectorSearch(model, query, topK, null, efSearch, filter, options ?? VectorSearchOptions.Default);
+        batch.BatchCommands[1].CommandText = "EXPLAIN " + batch.BatchCommands[1].CommandText;
         var plan = new StringBuilder();
-        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+        await reader.NextResultAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
         {
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                plan.AppendLine(reader.GetString(0));
-            }
+            plan.AppendLine(reader.GetString(0));
         }
 
-        await transaction.CommitAsync(cancellationToken);
         return plan.ToString();
     }
 
-    private static async Task<NpgsqlCommand> PrepareVectorSearchAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
-        EmbeddingModel model, ReadOnlyMemory<float> query, int topK, double? minScore, int efSearch, SearchFilter? filter,
-        VectorSearchOptions options, CancellationToken cancellationToken)
+    // One batch, so one round trip: the index's query settings by set_config(..., is_local => true), then the search.
+    // A batch runs in one implicit transaction (the extended protocol's messages up to its one Sync), so the settings
+    // hold for the search and end with it: they never leak to the next user of the pooled connection.
+    private NpgsqlBatch PrepareVectorSearch(EmbeddingModel model, ReadOnlyMemory<float> query, int topK, double? minScore, int efSearch,
+        SearchFilter? filter, VectorSearchOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         if (query.Length != model.Dimensions)
@@ -147,27 +142,22 @@ public sealed partial class ChunkSearch(NpgsqlDataSource dataSource)
         {
             var lists = index.IvfFlatLists ?? 1;
             var probes = Math.Min(options.Probes ?? VectorIndexSettings.DefaultProbes(lists), lists);
-            settings = $"SET LOCAL ivfflat.probes = {probes.ToString(CultureInfo.InvariantCulture)}"
-                + (filtered && !options.Exact ? "; SET LOCAL ivfflat.iterative_scan = relaxed_order" : "");
+            settings = $"SELECT set_config('ivfflat.probes', '{probes.ToString(CultureInfo.InvariantCulture)}', true)"
+                + (filtered && !options.Exact ? ", set_config('ivfflat.iterative_scan', 'relaxed_order', true)" : "");
         }
         else
         {
             var ef = Math.Clamp(Math.Max(efSearch, topK), 1, 1000);
-            settings = $"SET LOCAL hnsw.ef_search = {ef.ToString(CultureInfo.InvariantCulture)}"
-                + (filtered && !options.Exact ? "; SET LOCAL hnsw.iterative_scan = relaxed_order" : "");
-        }
-
-        await using (var set = new NpgsqlCommand(settings, connection, transaction))
-        {
-            await set.ExecuteNonQueryAsync(cancellationToken);
+            settings = $"SELECT set_config('hnsw.ef_search', '{ef.ToString(CultureInfo.InvariantCulture)}', true)"
+                + (filtered && !options.Exact ? ", set_config('hnsw.iterative_scan', 'relaxed_order', true)" : "");
         }
 
         // The vector expression, operator and model id are literals so the planner matches the model's
         // partial expression index; all come from embedding_models, never from the request.
-        var command = new NpgsqlCommand { Connection = connection, Transaction = transaction };
-        command.Parameters.AddWithValue(new Vector(query));
-        command.Parameters.AddWithValue(topK);
-        command.Parameters.AddWithValue(NpgsqlTypes.NpgsqlDbType.Double, (object?)minScore ?? DBNull.Value);
+        var search = new NpgsqlBatchCommand();
+        search.Parameters.AddWithValue(new Vector(query));
+        search.Parameters.AddWithValue(topK);
+        search.Parameters.AddWithValue(NpgsqlTypes.NpgsqlDbType.Double, (object?)minScore ?? DBNull.Value);
         var distance = $"e.{model.VectorExpression[1..^1]} {index.Operator} $1::vector({model.Dimensions})";
         var embedding = options.IncludeEmbeddings ? $", e.embedding AS embedding" : "";
         var sql = new StringBuilder($"""
@@ -184,7 +174,7 @@ public sealed partial class ChunkSearch(NpgsqlDataSource dataSource)
         if (filtered)
         {
             sql.Append(" AND ");
-            filter!.AppendSql(sql, command);
+            filter!.AppendSql(sql, search.Parameters);
         }
 
         // Exact: "+ 0" makes the sort key an expression the index cannot produce in order, so the planner
@@ -197,8 +187,11 @@ public sealed partial class ChunkSearch(NpgsqlDataSource dataSource)
              WHERE $3::double precision IS NULL OR h.score >= $3
              ORDER BY h.score DESC, h.chunk_id
             """);
-        command.CommandText = sql.ToString();
-        return command;
+        search.CommandText = sql.ToString();
+        var batch = dataSource.CreateBatch();
+        batch.BatchCommands.Add(new NpgsqlBatchCommand(settings));
+        batch.BatchCommands.Add(search);
+        return batch;
     }
 
     /// <summary>
@@ -265,12 +258,13 @@ public sealed partial class ChunkSearch(NpgsqlDataSource dataSource)
         }
         else
         {
-            filter.AppendSql(sql, command);
+            filter.AppendSql(sql, command.Parameters);
         }
 
         sql.Append(") AND ($3::double precision IS NULL OR ts_rank_cd(").Append(vector).Append(", q.query) >= $3) ORDER BY score DESC, c.id LIMIT $2");
         command.CommandText = sql.ToString();
-        return await ReadHitsAsync(command, topK, cancellationToken);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await ReadHitsAsync(reader, topK, cancellationToken);
     }
 
     /// <summary>
@@ -307,10 +301,9 @@ public sealed partial class ChunkSearch(NpgsqlDataSource dataSource)
         ArgumentOutOfRangeException.ThrowIfGreaterThan(topK, 1000);
     }
 
-    private static async Task<List<ChunkHit>> ReadHitsAsync(NpgsqlCommand command, int topK, CancellationToken cancellationToken)
+    private static async Task<List<ChunkHit>> ReadHitsAsync(NpgsqlDataReader reader, int topK, CancellationToken cancellationToken)
     {
         var hits = new List<ChunkHit>(topK);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
             hits.Add(new ChunkHit(reader.GetInt64(0), DocumentKey.ClientId(reader.GetString(1)), reader.IsDBNull(2) ? null : reader.GetString(2),

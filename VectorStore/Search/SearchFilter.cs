@@ -31,38 +31,38 @@ public sealed record SearchFilter(IReadOnlyList<string>? DocumentIds, IReadOnlyL
 
     /// <summary>
     /// Appends the SQL predicate on <c>d</c> (documents) to <paramref name="sql"/>, adding its values to
-    /// <paramref name="command"/> as positional parameters (<c>$n</c>).
+    /// <paramref name="parameters"/> (a command's or a batch command's) as positional parameters (<c>$n</c>).
     /// </summary>
-    public void AppendSql(StringBuilder sql, NpgsqlCommand command)
+    public void AppendSql(StringBuilder sql, NpgsqlParameterCollection parameters)
     {
         sql.Append("TRUE");
         if (Tenant is not null)
         {
-            sql.Append(" AND d.tenant = ").Append(Add(command, Tenant, NpgsqlDbType.Text));
+            sql.Append(" AND d.tenant = ").Append(Add(parameters, Tenant, NpgsqlDbType.Text));
         }
 
         if (DocumentIds is not null)
         {
             var ids = Tenant is null ? DocumentIds.ToArray() : DocumentIds.Select(id => DocumentKey.Stored(Tenant, id)).ToArray();
-            sql.Append(" AND d.id = ANY(").Append(Add(command, ids, NpgsqlDbType.Array | NpgsqlDbType.Text)).Append(')');
+            sql.Append(" AND d.id = ANY(").Append(Add(parameters, ids, NpgsqlDbType.Array | NpgsqlDbType.Text)).Append(')');
         }
 
         if (Sources is not null)
         {
-            sql.Append(" AND d.source = ANY(").Append(Add(command, Sources.ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Text)).Append(')');
+            sql.Append(" AND d.source = ANY(").Append(Add(parameters, Sources.ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Text)).Append(')');
         }
 
         if (Metadata is not null)
         {
             sql.Append(" AND ");
-            Metadata.AppendSql(sql, command);
+            Metadata.AppendSql(sql, parameters);
         }
     }
 
-    internal static string Add(NpgsqlCommand command, object value, NpgsqlDbType type)
+    internal static string Add(NpgsqlParameterCollection parameters, object value, NpgsqlDbType type)
     {
-        command.Parameters.Add(new NpgsqlParameter { Value = value, NpgsqlDbType = type });
-        return "$" + command.Parameters.Count.ToString(CultureInfo.InvariantCulture);
+        parameters.Add(new NpgsqlParameter { Value = value, NpgsqlDbType = type });
+        return "$" + parameters.Count.ToString(CultureInfo.InvariantCulture);
     }
 }
 
@@ -70,7 +70,7 @@ public sealed record SearchFilter(IReadOnlyList<string>? DocumentIds, IReadOnlyL
 public abstract record MetadataCondition
 {
     /// <summary>Appends the SQL predicate (on <c>d.metadata</c>) and its parameters.</summary>
-    public abstract void AppendSql(StringBuilder sql, NpgsqlCommand command);
+    public abstract void AppendSql(StringBuilder sql, NpgsqlParameterCollection parameters);
 }
 
 /// <summary>All of the conditions hold.</summary>
@@ -78,9 +78,9 @@ public abstract record MetadataCondition
 public sealed record AllOf(IReadOnlyList<MetadataCondition> Conditions) : MetadataCondition
 {
     /// <inheritdoc />
-    public override void AppendSql(StringBuilder sql, NpgsqlCommand command) => Join(sql, command, Conditions, " AND ");
+    public override void AppendSql(StringBuilder sql, NpgsqlParameterCollection parameters) => Join(sql, parameters, Conditions, " AND ");
 
-    internal static void Join(StringBuilder sql, NpgsqlCommand command, IReadOnlyList<MetadataCondition> conditions, string separator)
+    internal static void Join(StringBuilder sql, NpgsqlParameterCollection parameters, IReadOnlyList<MetadataCondition> conditions, string separator)
     {
         sql.Append('(');
         for (var i = 0; i < conditions.Count; i++)
@@ -90,7 +90,7 @@ public sealed record AllOf(IReadOnlyList<MetadataCondition> Conditions) : Metada
                 sql.Append(separator);
             }
 
-            conditions[i].AppendSql(sql, command);
+            conditions[i].AppendSql(sql, parameters);
         }
 
         sql.Append(')');
@@ -102,7 +102,7 @@ public sealed record AllOf(IReadOnlyList<MetadataCondition> Conditions) : Metada
 public sealed record AnyOf(IReadOnlyList<MetadataCondition> Conditions) : MetadataCondition
 {
     /// <inheritdoc />
-    public override void AppendSql(StringBuilder sql, NpgsqlCommand command) => AllOf.Join(sql, command, Conditions, " OR ");
+    public override void AppendSql(StringBuilder sql, NpgsqlParameterCollection parameters) => AllOf.Join(sql, parameters, Conditions, " OR ");
 }
 
 /// <summary>The condition does not hold (a missing field counts as not holding, so <c>not</c> of it holds).</summary>
@@ -110,10 +110,10 @@ public sealed record AnyOf(IReadOnlyList<MetadataCondition> Conditions) : Metada
 public sealed record NoneOf(MetadataCondition Condition) : MetadataCondition
 {
     /// <inheritdoc />
-    public override void AppendSql(StringBuilder sql, NpgsqlCommand command)
+    public override void AppendSql(StringBuilder sql, NpgsqlParameterCollection parameters)
     {
         sql.Append("NOT coalesce(");
-        Condition.AppendSql(sql, command);
+        Condition.AppendSql(sql, parameters);
         sql.Append(", false)");
     }
 }
@@ -159,21 +159,21 @@ public sealed record FieldCondition(IReadOnlyList<string> Path, FieldOperator Op
     private const string IsoDatePattern = @"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}(:?\d{2})?)?$";
 
     /// <inheritdoc />
-    public override void AppendSql(StringBuilder sql, NpgsqlCommand command)
+    public override void AppendSql(StringBuilder sql, NpgsqlParameterCollection parameters)
     {
-        var path = SearchFilter.Add(command, Path.ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Text);
+        var path = SearchFilter.Add(parameters, Path.ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Text);
         var field = $"(d.metadata #> {path})";
         switch (Operator)
         {
             case FieldOperator.Eq:
-                sql.Append($"coalesce({field} = {SearchFilter.Add(command, Value.GetRawText(), NpgsqlDbType.Jsonb)}, false)");
+                sql.Append($"coalesce({field} = {SearchFilter.Add(parameters, Value.GetRawText(), NpgsqlDbType.Jsonb)}, false)");
                 break;
             case FieldOperator.Ne:
-                sql.Append($"coalesce({field} <> {SearchFilter.Add(command, Value.GetRawText(), NpgsqlDbType.Jsonb)}, true)");
+                sql.Append($"coalesce({field} <> {SearchFilter.Add(parameters, Value.GetRawText(), NpgsqlDbType.Jsonb)}, true)");
                 break;
             case FieldOperator.In:
                 var values = Value.EnumerateArray().Select(v => v.GetRawText()).ToArray();
-                sql.Append($"coalesce({field} = ANY({SearchFilter.Add(command, values, NpgsqlDbType.Array | NpgsqlDbType.Jsonb)}), false)");
+                sql.Append($"coalesce({field} = ANY({SearchFilter.Add(parameters, values, NpgsqlDbType.Array | NpgsqlDbType.Jsonb)}), false)");
                 break;
             case FieldOperator.Exists:
                 sql.Append(Value.GetBoolean() ? $"({field} IS NOT NULL)" : $"({field} IS NULL)");
@@ -182,13 +182,13 @@ public sealed record FieldCondition(IReadOnlyList<string> Path, FieldOperator Op
                 var op = Operator switch { FieldOperator.Gt => ">", FieldOperator.Gte => ">=", FieldOperator.Lt => "<", _ => "<=" };
                 if (Value.ValueKind == JsonValueKind.Number)
                 {
-                    var number = SearchFilter.Add(command, Value.GetDecimal(), NpgsqlDbType.Numeric);
+                    var number = SearchFilter.Add(parameters, Value.GetDecimal(), NpgsqlDbType.Numeric);
                     sql.Append($"coalesce(CASE WHEN jsonb_typeof({field}) = 'number' THEN ({field} #>> '{{}}')::numeric END {op} {number}, false)");
                 }
                 else
                 {
-                    var date = SearchFilter.Add(command, DateTimeOffset.Parse(Value.GetString()!, CultureInfo.InvariantCulture).ToUniversalTime(), NpgsqlDbType.TimestampTz);
-                    var pattern = SearchFilter.Add(command, IsoDatePattern, NpgsqlDbType.Text);
+                    var date = SearchFilter.Add(parameters, DateTimeOffset.Parse(Value.GetString()!, CultureInfo.InvariantCulture).ToUniversalTime(), NpgsqlDbType.TimestampTz);
+                    var pattern = SearchFilter.Add(parameters, IsoDatePattern, NpgsqlDbType.Text);
                     sql.Append($"coalesce(CASE WHEN jsonb_typeof({field}) = 'string' AND ({field} #>> '{{}}') ~ {pattern} THEN ({field} #>> '{{}}')::timestamptz END {op} {date}, false)");
                 }
 

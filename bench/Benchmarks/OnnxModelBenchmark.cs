@@ -151,17 +151,22 @@ public static class OnnxModelBenchmark
             }
 
             // The paths interleaved question by question, so that the API and its baseline see the same machine.
+            var phases = new Dictionary<string, List<double>>();
             var paths = await SearchBenchmark.InterleavedAsync(queries.Length,
-                i => ApiSearchAsync(http, queries[i]),
+                i => ApiSearchAsync(http, queries[i], phases),
                 i => search.SearchAsync(model, queryVectors[i], SearchBenchmark.TopK, null, SearchBenchmark.EfSearch),
                 i => search.SearchAsync(model, queryVectors[i], SearchBenchmark.TopK, null, SearchBenchmark.EfSearch, SearchFilter.ForTenant("")),
-                i => generator.GenerateAsync([prefix + queries[i]]));
+                i => generator.GenerateAsync([prefix + queries[i]]),
+                i => http.GetAsync("/alive"));
             (result.Api, result.Sql, result.SqlTenant, result.QueryEmbedding) =
                 (LatencySummary.From(paths[0]), LatencySummary.From(paths[1]), LatencySummary.From(paths[2]), LatencySummary.From(paths[3]));
+            result.ApiPhases = phases.ToDictionary(p => p.Key, p => LatencySummary.From(p.Value));
+            result.ApiRoundTrip = LatencySummary.From(paths[4]);
             var tenWords = questions.Where(q => q.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length == 10).Take(queries.Length).ToArray();
             result.QueryEmbedding10Words = LatencySummary.From(await SearchBenchmark.SequentialAsync(tenWords.Length, i => generator.GenerateAsync([prefix + tenWords[i]])));
             result.SearchPeakRssMiB = Math.Round(MemorySampler.PeakRssMiB(pipeline.Search.ProcessId) ?? double.NaN, 1);
             log($"onnx search ({windows.Count} chunks): POST /search p50 {result.Api.P50:F2} ms; SQL p50 {result.Sql.P50:F2} ms ({result.SqlTenant.P50:F2} ms confined to the tenant); query embedding p50 {result.QueryEmbedding.P50:F2} ms ({result.QueryEmbedding10Words.P50:F2} ms for {tenWords.Length} 10-word questions)");
+            log($"onnx search: inside POST /search (Server-Timing) p50 {string.Join(", ", result.ApiPhases.Select(p => $"{p.Key} {p.Value.P50:F2} ms"))}; GET /alive p50 {result.ApiRoundTrip.P50:F2} ms");
         }
 
         // Recall of HNSW against an exact scan on the model's vectors.
@@ -226,10 +231,22 @@ public static class OnnxModelBenchmark
         return vectors;
     }
 
-    private static async Task ApiSearchAsync(HttpClient http, string query)
+    // One vector search through the API; with phases, adds each phase of its Server-Timing header (name;dur=ms, ...).
+    private static async Task ApiSearchAsync(HttpClient http, string query, Dictionary<string, List<double>>? phases = null)
     {
         using var response = await http.PostAsJsonAsync("/search", new { query, topK = SearchBenchmark.TopK, mode = "vector" });
         response.EnsureSuccessStatusCode();
         await response.Content.ReadAsByteArrayAsync();
+        if (phases is not null && response.Headers.TryGetValues("Server-Timing", out var values))
+        {
+            foreach (var metric in values.SelectMany(v => v.Split(',', StringSplitOptions.TrimEntries)))
+            {
+                var parts = metric.Split(";dur=");
+                if (parts.Length == 2 && double.TryParse(parts[1], System.Globalization.CultureInfo.InvariantCulture, out var ms))
+                {
+                    (phases.TryGetValue(parts[0], out var list) ? list : phases[parts[0]] = []).Add(ms);
+                }
+            }
+        }
     }
 }

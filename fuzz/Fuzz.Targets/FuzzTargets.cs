@@ -287,7 +287,7 @@ public static class FuzzTargets
         {
             using var command = new NpgsqlCommand();
             var sql = new StringBuilder();
-            (parsed with { Tenant = "fuzz" }).AppendSql(sql, command);
+            (parsed with { Tenant = "fuzz" }).AppendSql(sql, command.Parameters);
             return sql.Length;
         });
     }

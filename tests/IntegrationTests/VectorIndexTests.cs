@@ -140,6 +140,28 @@ public class VectorIndexTests(ServersFixture servers)
     }
 
     [Fact]
+    public async Task A_search_sets_its_index_settings_for_itself_only_not_for_the_next_user_of_the_connection()
+    {
+        var connectionString = await servers.NewDatabaseAsync();
+        await using var setup = VectorStoreExtensions.CreateDataSource(connectionString);
+        await new SchemaMigrator(setup, NullLogger<SchemaMigrator>.Instance).MigrateAsync(Token);
+        var model = await new EmbeddingModelStore(setup, indexes: new VectorIndexBuilder(setup)).EnsureAsync("http", "settings", Dimensions, cancellationToken: Token);
+        await StoreVectorsAsync(setup, model, documents: 2, chunksPerDocument: 50, seed: 6);
+
+        // One pooled connection, so the next command runs on the very connection the search used, and no reset
+        // (DISCARD ALL) when it goes back to the pool, so that only the search's own scoping can keep its settings in.
+        await using var single = VectorStoreExtensions.CreateDataSource(
+            new NpgsqlConnectionStringBuilder(connectionString) { MaxPoolSize = 1, NoResetOnClose = true }.ConnectionString);
+        var hits = await new ChunkSearch(single).SearchAsync(model, RandomVector(new Random(8)), 10, null, 237, SearchFilter.ForTenant(""), VectorSearchOptions.Default, Token);
+
+        Assert.Equal(10, hits.Count);
+        await using var settings = single.CreateCommand("SELECT current_setting('hnsw.ef_search'), current_setting('hnsw.iterative_scan')");
+        await using var reader = await settings.ExecuteReaderAsync(Token);
+        Assert.True(await reader.ReadAsync(Token));
+        Assert.Equal(("40", "off"), (reader.GetString(0), reader.GetString(1))); // pgvector's defaults
+    }
+
+    [Fact]
     public async Task A_rebuild_drops_indexes_a_crashed_build_left_behind()
     {
         await using var dataSource = await NewStoreAsync();

@@ -196,6 +196,15 @@ public sealed class OnnxModelResult
     /// </summary>
     public LatencySummary? SqlTenant { get; set; }
 
+    /// <summary>
+    /// Inside <see cref="Api"/>: each phase's wall time as Search.Api reports it in <c>Server-Timing</c> (<c>model</c>,
+    /// <c>embed</c>, <c>vector</c>), ms; what the phases do not cover is HTTP, JSON, authentication and routing.
+    /// </summary>
+    public Dictionary<string, LatencySummary>? ApiPhases { get; set; }
+
+    /// <summary><c>GET /alive</c> of Search.Api, interleaved with the other paths: the HTTP round trip alone, ms.</summary>
+    public LatencySummary? ApiRoundTrip { get; set; }
+
     /// <summary>Query embedding alone, in-process (the questions with the model's query prefix), ms.</summary>
     public LatencySummary? QueryEmbedding { get; set; }
 

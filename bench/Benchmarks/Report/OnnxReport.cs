@@ -122,7 +122,24 @@ public static class OnnxReport
             }
         }
 
+        foreach (var (phase, latency) in o.ApiPhases ?? [])
+        {
+            s.AppendLine(I($"| inside `POST /search` (its `Server-Timing`): {phase} | {latency.P50:F2} | {latency.P95:F2} | {latency.P99:F2} |"));
+        }
+
+        if (o.ApiRoundTrip is { Count: > 0 } roundTrip)
+        {
+            s.AppendLine(I($"| `GET /alive` (the HTTP round trip alone) | {roundTrip.P50:F2} | {roundTrip.P95:F2} | {roundTrip.P99:F2} |"));
+        }
+
         s.AppendLine();
+        if (o.ApiPhases is { Count: > 0 })
+        {
+            s.AppendLine("Inside `POST /search`, `model` (reading the active model) runs while the query is embedded (`embed`), so the two overlap;");
+            s.AppendLine("what the phases leave of the p50 is HTTP, JSON, authentication and the rate limiter.");
+            s.AppendLine();
+        }
+
         s.AppendLine(I($"Search.Api peak RSS: {o.SearchPeakRssMiB:F0} MiB."));
         s.AppendLine();
         s.AppendLine("## 7.3 HNSW recall on the model's vectors");

@@ -112,7 +112,7 @@ public class FilterParserProperties
             var sql = new StringBuilder();
             using var command = new NpgsqlCommand();
 
-            filter.AppendSql(sql, command);
+            filter.AppendSql(sql, command.Parameters);
 
             Assert.DoesNotContain(Marker, sql.ToString());
             Assert.DoesNotContain("DROP", sql.ToString());
