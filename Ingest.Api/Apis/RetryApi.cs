@@ -52,7 +52,7 @@ public static class RetryApi
     /// <summary>Handles <c>POST /documents/{id}/retry</c>: 202 with the chunks queued again, 404 for an unknown document, 503 when the broker refused (the sweep queues them later).</summary>
     public static async Task<Results<Accepted<RetryDocumentResponse>, ProblemHttpResult>> RetryDocument(
         string path, ClaimsPrincipal user, DeliveryStore delivery, DocumentStore documents, EmbeddingModelStore models, IPublishEndpoint publisher,
-        IOptions<DeliveryOptions> options, CancellationToken cancellationToken)
+        PublishMonitor publishes, IOptions<DeliveryOptions> options, CancellationToken cancellationToken)
     {
         var id = DocumentRoutes.RouteId(path[..^"/retry".Length]);
         var chunks = await delivery.RequeueFailedAsync(DocumentKey.Stored(user.GetTenant(), id), cancellationToken);
@@ -61,7 +61,7 @@ public static class RetryApi
             return DocumentRoutes.NotFound(id);
         }
 
-        if (await PublishAsync(publisher, chunks, options.Value.PublishTimeout, cancellationToken) is { } problem)
+        if (await PublishAsync(publisher, publishes, chunks, options.Value.PublishTimeout, cancellationToken) is { } problem)
         {
             return problem;
         }
@@ -74,7 +74,7 @@ public static class RetryApi
 
     /// <summary>Handles <c>POST /documents/retry-failed</c>: every failed chunk of the caller's tenant, page by page (keyset over chunk keys); 503 when the broker refused a page (what was not published is queued later by the sweep).</summary>
     public static async Task<Results<Accepted<RetryFailedResponse>, ProblemHttpResult>> RetryFailed(
-        ClaimsPrincipal user, DeliveryStore delivery, IPublishEndpoint publisher, IOptions<DeliveryOptions> options, CancellationToken cancellationToken)
+        ClaimsPrincipal user, DeliveryStore delivery, IPublishEndpoint publisher, PublishMonitor publishes, IOptions<DeliveryOptions> options, CancellationToken cancellationToken)
     {
         long after = 0;
         var queued = 0;
@@ -87,7 +87,7 @@ public static class RetryApi
                 break;
             }
 
-            if (await PublishAsync(publisher, page, options.Value.PublishTimeout, cancellationToken) is { } problem)
+            if (await PublishAsync(publisher, publishes, page, options.Value.PublishTimeout, cancellationToken) is { } problem)
             {
                 return problem;
             }
@@ -100,7 +100,7 @@ public static class RetryApi
         return TypedResults.Accepted((string?)null, new RetryFailedResponse(queued, documentIds.Count));
     }
 
-    private static async Task<ProblemHttpResult?> PublishAsync(IPublishEndpoint publisher, IReadOnlyList<ChunkToQueue> chunks, TimeSpan timeout, CancellationToken cancellationToken)
+    private static async Task<ProblemHttpResult?> PublishAsync(IPublishEndpoint publisher, PublishMonitor publishes, IReadOnlyList<ChunkToQueue> chunks, TimeSpan timeout, CancellationToken cancellationToken)
     {
         if (chunks.Count == 0)
         {
@@ -109,7 +109,7 @@ public static class RetryApi
 
         try
         {
-            await publisher.PublishChunksAsync([.. chunks.Select(c => new EmbedChunk(c.DocumentId, c.ChunkId))], timeout, cancellationToken);
+            await publisher.PublishChunksAsync([.. chunks.Select(c => new EmbedChunk(c.DocumentId, c.ChunkId))], timeout, publishes, cancellationToken);
             IngestMetrics.Published(chunks.Count, "retry");
             return null;
         }

@@ -18,6 +18,7 @@ namespace VectorPipeline.Ingest.Backfill;
 /// </summary>
 public sealed partial class BackfillService(
     IBus bus,
+    Delivery.PublishMonitor publishes,
     EmbeddingModelStore models,
     IOptions<BackfillOptions> options,
     IOptions<Delivery.DeliveryOptions> delivery,
@@ -64,7 +65,7 @@ public sealed partial class BackfillService(
                 break;
             }
 
-            await bus.PublishChunksAsync([.. page.Select(c => new EmbedChunk(c.DocumentId, c.ChunkId))], delivery.Value.PublishTimeout, cancellationToken);
+            await bus.PublishChunksAsync([.. page.Select(c => new EmbedChunk(c.DocumentId, c.ChunkId))], delivery.Value.PublishTimeout, publishes, cancellationToken);
             IngestMetrics.Published(page.Count, "backfill");
             queued += page.Count;
             after = page[^1].ChunkId;

@@ -18,12 +18,15 @@ public sealed class ChunkPublishException(string message, Exception inner) : Exc
 public static class BoundedPublish
 {
     /// <summary>
-    /// Publishes <paramref name="messages"/> (one batch), cancelling the attempt after <paramref name="timeout"/>.
+    /// Publishes <paramref name="messages"/> (one batch), cancelling the attempt after <paramref name="timeout"/>, and
+    /// records the outcome in <paramref name="monitor"/>.
     /// </summary>
     /// <exception cref="ChunkPublishException">The broker refused the messages or the timeout passed first.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled (the caller's own cancellation).</exception>
-    public static async Task PublishChunksAsync(this IPublishEndpoint publisher, IReadOnlyCollection<EmbedChunk> messages, TimeSpan timeout, CancellationToken cancellationToken)
+    public static async Task PublishChunksAsync(this IPublishEndpoint publisher, IReadOnlyCollection<EmbedChunk> messages, TimeSpan timeout,
+        PublishMonitor monitor, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(monitor);
         if (messages.Count == 0)
         {
             return;
@@ -34,13 +37,16 @@ public static class BoundedPublish
         try
         {
             await publisher.PublishBatch(messages, bounded.Token);
+            monitor.Succeeded();
         }
         catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
         {
+            monitor.Failed();
             throw new ChunkPublishException($"the message broker did not accept {messages.Count} chunk messages within {timeout.TotalSeconds:0.#} s (Delivery:PublishTimeoutSeconds)", ex);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
+            monitor.Failed();
             throw new ChunkPublishException($"the message broker refused {messages.Count} chunk messages ({ex.GetType().Name})", ex);
         }
     }

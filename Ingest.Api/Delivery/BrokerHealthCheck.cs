@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
 using VectorPipeline.Messaging;
 using VectorPipeline.Messaging.Contracts;
 
@@ -8,9 +9,10 @@ namespace VectorPipeline.Ingest.Delivery;
 /// Part of Ingest.Api's <c>/health</c>: RabbitMQ answers (an AMQP connection opens and the <c>embed-chunk</c> queue
 /// can be declared passively) within 5 s. MassTransit's own bus check cannot tell: a publish-only bus has no receive
 /// endpoint, and its check reads "Ready" while the broker is down. Unhealthy names the broker as unreachable,
-/// without its address or credentials.
+/// without its address or credentials. A reachable broker whose publishes have failed for a while (<see cref="PublishMonitor.Stall"/>)
+/// is unhealthy too: the publisher is stuck, and a restart of the process is what brings it back.
 /// </summary>
-public sealed class BrokerHealthCheck(QueueDepthProbe probe) : IHealthCheck
+public sealed class BrokerHealthCheck(QueueDepthProbe probe, PublishMonitor publishes, IOptions<DeliveryOptions> delivery) : IHealthCheck
 {
     /// <summary>Name of the check in <c>/health</c>.</summary>
     public const string Name = "messaging";
@@ -25,11 +27,15 @@ public sealed class BrokerHealthCheck(QueueDepthProbe probe) : IHealthCheck
         try
         {
             await probe.GetAsync([EmbedChunk.QueueName], bounded.Token);
-            return HealthCheckResult.Healthy("RabbitMQ reachable");
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
+            publishes.BrokerUnreachable();
             return new HealthCheckResult(context.Registration.FailureStatus, $"RabbitMQ unreachable ({ex.GetType().Name}): new chunks are stored and queued by the redelivery sweep once it is back");
         }
+
+        return publishes.Stall(PublishMonitor.StallAfter(delivery.Value)) is { } stall
+            ? new HealthCheckResult(context.Registration.FailureStatus, stall)
+            : HealthCheckResult.Healthy("RabbitMQ reachable");
     }
 }

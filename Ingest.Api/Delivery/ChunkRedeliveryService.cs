@@ -17,6 +17,7 @@ namespace VectorPipeline.Ingest.Delivery;
 /// </summary>
 public sealed partial class ChunkRedeliveryService(
     IBus bus,
+    PublishMonitor publishes,
     DeliveryStore store,
     IOptions<DeliveryOptions> options,
     ILogger<ChunkRedeliveryService> logger) : BackgroundService
@@ -70,7 +71,7 @@ public sealed partial class ChunkRedeliveryService(
 
             if (page.Waiting.Count > 0)
             {
-                await bus.PublishChunksAsync([.. page.Waiting.Select(c => new EmbedChunk(c.DocumentId, c.ChunkId))], settings.PublishTimeout, cancellationToken);
+                await bus.PublishChunksAsync([.. page.Waiting.Select(c => new EmbedChunk(c.DocumentId, c.ChunkId))], settings.PublishTimeout, publishes, cancellationToken);
                 IngestMetrics.Published(page.Waiting.Count, "redelivery");
                 published += page.Waiting.Count;
             }

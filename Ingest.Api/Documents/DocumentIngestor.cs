@@ -25,7 +25,7 @@ public sealed record IngestOutcome(string Id, UpsertResult Stored, string? Publi
 /// (<see cref="ChunkTemplate"/>), reconcile the stored chunks by content hash and commit in the tenant, then publish one <see cref="EmbedChunk"/> per chunk that needs an embedding.
 /// </summary>
 public sealed class DocumentIngestor(
-    ModelChunking chunking, ChunkTemplate template, DocumentStore documents, IPublishEndpoint publisher,
+    ModelChunking chunking, ChunkTemplate template, DocumentStore documents, IPublishEndpoint publisher, PublishMonitor publishes,
     Microsoft.Extensions.Options.IOptions<DeliveryOptions> delivery, ILogger<DocumentIngestor> logger)
 {
     /// <summary>Stores the document and queues its chunks.</summary>
@@ -55,7 +55,7 @@ public sealed class DocumentIngestor(
             if (stored.ChunksToEmbed.Count > 0)
             {
                 // One MassTransit send span per message, children of the current span: the document's trace.
-                await publisher.PublishChunksAsync([.. stored.ChunksToEmbed.Select(chunkId => new EmbedChunk(id, chunkId))], delivery.Value.PublishTimeout, cancellationToken);
+                await publisher.PublishChunksAsync([.. stored.ChunksToEmbed.Select(chunkId => new EmbedChunk(id, chunkId))], delivery.Value.PublishTimeout, publishes, cancellationToken);
                 IngestMetrics.Published(stored.ChunksToEmbed.Count, "document");
             }
         }

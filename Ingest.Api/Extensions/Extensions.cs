@@ -40,6 +40,7 @@ public static class Extensions
         builder.Services.AddHostedService(services => services.GetRequiredService<BackfillService>());
         builder.Services.AddOptions<DeliveryOptions>().BindConfiguration(DeliveryOptions.SectionName)
             .Validate(o => { o.Validate(); return true; }).ValidateOnStart();
+        builder.Services.AddSingleton(new PublishMonitor(TimeProvider.System));
         builder.Services.AddHealthChecks().AddCheck<BrokerHealthCheck>(BrokerHealthCheck.Name, tags: ["ready"]);
         builder.Services.AddSingleton<ChunkRedeliveryService>();
         builder.Services.AddHostedService(services => services.GetRequiredService<ChunkRedeliveryService>());
