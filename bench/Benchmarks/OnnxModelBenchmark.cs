@@ -89,7 +89,7 @@ public static class OnnxModelBenchmark
             var (chunks, elapsed) = await pipeline.IngestDocumentsAsync(documents, $"run-{workers}/", TimeSpan.FromMinutes(30));
             var run = new IngestRun(workers, chunks, Math.Round(elapsed.TotalSeconds, 2), Math.Round(chunks / elapsed.TotalSeconds, 2));
             result.Pipeline.Add(run);
-            log($"onnx pipeline: {workers} worker(s): {chunks} chunks in {elapsed.TotalSeconds:F1} s = {run.ChunksPerSecond:F1} chunks/s");
+            log($"onnx pipeline: {workers} worker(s): {chunks} chunks in {elapsed.TotalSeconds:F1} s = {run.ChunksPerSecond:F1} chunks/s (the last POST /documents answered after {pipeline.LastPostingTime.TotalSeconds:F1} s)");
         }
 
         result.WorkerPeakRssMiB = pipeline.PeakMemory().Where(p => p.Key.Contains("embed-worker", StringComparison.Ordinal)).ToDictionary();

@@ -201,9 +201,16 @@ public sealed class PipelineRunner : IAsyncDisposable
         return body.GetProperty("queued").GetInt32();
     }
 
+    /// <summary>
+    /// When the last ingest run's last <c>POST /documents</c> was answered, from its start: a run whose posting takes
+    /// about as long as the run itself is bound by Ingest.Api, not by the workers.
+    /// </summary>
+    public TimeSpan LastPostingTime { get; private set; }
+
     // Polls until posting has finished and every posted chunk has its vector; returns the chunks posted.
     private async Task<int> WaitForVectorsAsync(Task posting, Func<int> posted, long baseline, Stopwatch clock, TimeSpan timeout)
     {
+        _ = posting.ContinueWith(_ => LastPostingTime = clock.Elapsed, TaskScheduler.Default);
         while (true)
         {
             if (clock.Elapsed > timeout)
