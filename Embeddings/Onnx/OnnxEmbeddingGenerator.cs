@@ -6,8 +6,7 @@ namespace VectorPipeline.Embeddings.Onnx;
 /// The <c>onnx</c> provider: a sentence-transformers model run in-process by ONNX Runtime, no server and no download.
 /// Per call: each text is encoded by the model's WordPiece tokenizer (<c>[CLS] … [SEP]</c>, cut at the model's
 /// maximum sequence length), the texts are ordered by length and run in groups of
-/// <see cref="OnnxModelDefinition.RunBatchSize"/> (similar lengths together, so that little of each run is padding;
-/// the groups of one call run at once, as many as the session has free run slots),
+/// <see cref="OnnxModelDefinition.RunBatchSize"/> (similar lengths together, so that little of each run is padding),
 /// each text's token vectors are pooled (<see cref="OnnxPooling"/>) and L2-normalised, and the vectors come back in
 /// input order. The session is the process's one for the model (<see cref="OnnxModelSession.Get"/>), loaded on the
 /// first call or by <see cref="WarmUp"/>. Prefixes are not added here: <see cref="Models.ModelEmbedder"/> adds them.
@@ -48,8 +47,7 @@ public sealed class OnnxEmbeddingGenerator : IEmbeddingGenerator<string, Embeddi
 
     /// <summary>
     /// Embeds each text; output order = input order. CPU (or GPU) bound: each run of <see cref="OnnxModelDefinition.RunBatchSize"/>
-    /// texts waits for a free run slot without holding a thread (<see cref="OnnxModelSession.RunAsync"/>); a call of one group runs on
-    /// the calling thread, the groups of a larger call on thread-pool threads, at once.
+    /// texts waits for a free run slot without holding a thread (<see cref="OnnxModelSession.RunAsync"/>), then runs on the calling thread.
     /// </summary>
     /// <exception cref="ArgumentException">A text is null, empty or only white space (it never reaches the model), or <paramref name="options"/> asks for other dimensions.</exception>
     /// <exception cref="OperationCanceledException">Cancelled between two runs.</exception>
@@ -89,17 +87,10 @@ public sealed class OnnxEmbeddingGenerator : IEmbeddingGenerator<string, Embeddi
 
         var order = Enumerable.Range(0, texts.Count).OrderBy(i => encoded[i].Length).ToArray();
         var vectors = new float[texts.Count][];
-        var groups = new List<int[]>();
         for (var start = 0; start < order.Length; start += Definition.RunBatchSize)
         {
-            groups.Add(order.AsSpan(start, Math.Min(Definition.RunBatchSize, order.Length - start)).ToArray());
-        }
-
-        // One group runs on the calling thread; several are handed to the thread pool so that they can take every free
-        // run slot of the session (a large batch would otherwise use one core while the others sit idle).
-        async Task RunGroupAsync(int[] group)
-        {
             cancellationToken.ThrowIfCancellationRequested();
+            var group = order.AsSpan(start, Math.Min(Definition.RunBatchSize, order.Length - start)).ToArray();
             var pooled = await session.RunAsync(group.Select(i => encoded[i]).ToArray(), Definition.Pooling, tokenizer.PaddingId, cancellationToken).ConfigureAwait(false);
             for (var g = 0; g < group.Length; g++)
             {
@@ -110,15 +101,6 @@ public sealed class OnnxEmbeddingGenerator : IEmbeddingGenerator<string, Embeddi
 
                 vectors[group[g]] = pooled[g];
             }
-        }
-
-        if (groups.Count == 1)
-        {
-            await RunGroupAsync(groups[0]).ConfigureAwait(false);
-        }
-        else
-        {
-            await Task.WhenAll(groups.Select(group => Task.Run(() => RunGroupAsync(group), cancellationToken))).ConfigureAwait(false);
         }
 
         var now = DateTimeOffset.UtcNow;
