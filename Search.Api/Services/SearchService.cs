@@ -45,7 +45,8 @@ public sealed class SearchService(EmbeddingModelCatalog catalog, EmbeddingModelS
     /// the active model) and answer from that model's HNSW index only, so models are never mixed in one
     /// search. Without <c>model</c>, the query is embedded with the model the previous such search found active while
     /// the active model is read, so that the read's round trip overlaps the embedding; after a model change the first
-    /// search of each replica embeds its query twice (once with the old model, then with the new one). Hybrid fuses the vector and keyword top candidates by reciprocal rank fusion. With <c>mmr</c>,
+    /// search of each replica embeds its query twice (once with the old model, then with the new one). Hybrid fuses
+    /// the vector and keyword top candidates by reciprocal rank fusion. With <c>mmr</c>,
     /// vector and hybrid fetch <c>mmr.candidates</c> hits with their embeddings and keep topK of them chosen by
     /// <see cref="MaximalMarginalRelevance"/>; each result keeps the mode's score. With <c>exact</c> (vector
     /// mode), the search bypasses the HNSW index (<see cref="VectorSearchOptions.Exact"/>). Every mode searches only
@@ -54,7 +55,7 @@ public sealed class SearchService(EmbeddingModelCatalog catalog, EmbeddingModelS
     /// <param name="request">The search.</param>
     /// <param name="tenant">The caller's tenant (empty = the default tenant); no other tenant's chunk is ever returned.</param>
     /// <param name="cancellationToken">Cancels the search.</param>
-    /// <param name="timings">Where each phase's wall time is recorded (for <c>Server-Timing</c>); null = not recorded.</param>
+    /// <param name="timings">Where each phase's wall time is recorded (for <c>Server-Timing</c>); null = nowhere the caller reads.</param>
     public async Task<SearchOutcome> SearchAsync(SearchRequest request, string tenant, CancellationToken cancellationToken, SearchTimings? timings = null)
     {
         ArgumentNullException.ThrowIfNull(tenant);

@@ -18,7 +18,7 @@ public sealed class SearchTimings
 
     private readonly List<(string Name, double Milliseconds)> _phases = new(4);
 
-    /// <summary>The phases measured so far, in the order they ran (a phase run twice appears twice).</summary>
+    /// <summary>The phases measured so far, in the order they ended (a phase run twice appears twice).</summary>
     public IReadOnlyList<(string Name, double Milliseconds)> Phases
     {
         get
