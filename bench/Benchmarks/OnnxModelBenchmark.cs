@@ -74,6 +74,9 @@ public static class OnnxModelBenchmark
         return result;
     }
 
+    /// <summary>Key of <see cref="OnnxModelResult.WorkerPeakRssMiB"/>: the run's worker count, then the worker.</summary>
+    public static string WorkerRssKey(int workers, string worker) => $"{workers}: {worker}";
+
     // The pipeline runs; returns the chunk texts of the last run, in id order (what the workers embedded: the default
     // chunk template is the chunk itself, and the model's document prefix is empty).
     private static async Task<string[]> PipelineRunsAsync(PostgresServer postgres, RabbitMqServer rabbit, BenchmarkSize size, List<SampleDocument> documents, OnnxModelResult result, Action<string> log)
@@ -82,17 +85,23 @@ public static class OnnxModelBenchmark
         await using var pipeline = new PipelineRunner("onnx", database, rabbit.ConnectionString, Onnx);
         foreach (var workers in size.IngestWorkers)
         {
-            await pipeline.EnsureIngestAsync(workers);
+            // As under the AppHost (AppHost/Program.cs): the workers share this machine's cores, each runs the model on its share.
+            await pipeline.StopWorkersAsync();
+            var runs = Math.Max(1, Environment.ProcessorCount / workers);
+            await pipeline.EnsureIngestAsync(workers, new Dictionary<string, string> { ["Embedding__Onnx__MaxConcurrentRuns"] = runs.ToString(System.Globalization.CultureInfo.InvariantCulture) });
             // Warm-up (model load, JIT, pools), not measured.
             await pipeline.IngestDocumentsAsync(documents.Take(3).ToList(), $"warm-up-{workers}/", TimeSpan.FromMinutes(5));
             await pipeline.ResetDataAsync();
             var (chunks, elapsed) = await pipeline.IngestDocumentsAsync(documents, $"run-{workers}/", TimeSpan.FromMinutes(30));
             var run = new IngestRun(workers, chunks, Math.Round(elapsed.TotalSeconds, 2), Math.Round(chunks / elapsed.TotalSeconds, 2));
             result.Pipeline.Add(run);
-            log($"onnx pipeline: {workers} worker(s): {chunks} chunks in {elapsed.TotalSeconds:F1} s = {run.ChunksPerSecond:F1} chunks/s (the last POST /documents answered after {pipeline.LastPostingTime.TotalSeconds:F1} s)");
+            log($"onnx pipeline: {workers} worker(s), {runs} ONNX run(s) at once each: {chunks} chunks in {elapsed.TotalSeconds:F1} s = {run.ChunksPerSecond:F1} chunks/s (the last POST /documents answered after {pipeline.LastPostingTime.TotalSeconds:F1} s)");
+            foreach (var (name, peak) in pipeline.PeakMemory().Where(p => p.Key.Contains("embed-worker", StringComparison.Ordinal)))
+            {
+                result.WorkerPeakRssMiB[WorkerRssKey(workers, name)] = peak;
+            }
         }
 
-        result.WorkerPeakRssMiB = pipeline.PeakMemory().Where(p => p.Key.Contains("embed-worker", StringComparison.Ordinal)).ToDictionary();
         await using var command = pipeline.DataSource.CreateCommand("SELECT text FROM chunks ORDER BY id");
         await using var reader = await command.ExecuteReaderAsync();
         var texts = new List<string>();

@@ -175,7 +175,7 @@ public sealed class OnnxModelResult
     /// <summary>Raw runs, one per number of callers.</summary>
     public List<RawOnnxRun.Result> Raw { get; set; } = [];
 
-    /// <summary>Peak RSS (VmHWM) of each worker after the pipeline runs, MiB.</summary>
+    /// <summary>Peak RSS (VmHWM) of each worker after each pipeline run, MiB, keyed by <see cref="OnnxModelBenchmark.WorkerRssKey"/>.</summary>
     public Dictionary<string, double> WorkerPeakRssMiB { get; set; } = [];
 
     /// <summary>Chunks of the search and HNSW corpus (sentence windows embedded by the model).</summary>

@@ -96,7 +96,7 @@ public static class OnnxReport
         var best = o.Raw.Count == 0 ? double.NaN : o.Raw.Max(x => x.TextsPerSecond);
         foreach (var run in o.Pipeline)
         {
-            var rss = o.WorkerPeakRssMiB.Where(p => int.TryParse(p.Key[(p.Key.LastIndexOf('-') + 1)..], out var n) && n <= run.Workers).Select(p => p.Value).DefaultIfEmpty(double.NaN).Max();
+            var rss = o.WorkerPeakRssMiB.Where(p => p.Key.StartsWith(OnnxModelBenchmark.WorkerRssKey(run.Workers, ""), StringComparison.Ordinal)).Select(p => p.Value).DefaultIfEmpty(double.NaN).Max();
             s.AppendLine(I($"| pipeline, {run.Workers} worker{(run.Workers == 1 ? "" : "s")} | {run.Chunks} | {run.Seconds:F1} | {run.ChunksPerSecond:F1} | {run.ChunksPerSecond / best:P0} | {rss:F0} MiB (worker) |"));
         }
 
