@@ -22,6 +22,12 @@ public sealed class EmbedBatchOptions
     /// </summary>
     public int ConcurrencyLimit { get; set; } = 4;
 
+    /// <summary>
+    /// Batches of one worker that write their vectors at once, 1..64; 1 by default. The others in flight keep embedding
+    /// meanwhile; fewer concurrent inserts into the HNSW index cost PostgreSQL less CPU per chunk (<see cref="VectorWriteGate"/>).
+    /// </summary>
+    public int WriteConcurrency { get; set; } = 1;
+
     /// <summary>Retries of a failed batch (exponential backoff) before its chunks are marked failed and its messages dead-lettered, 0..20; 5 by default.</summary>
     public int RetryLimit { get; set; } = 5;
 
@@ -35,6 +41,7 @@ public sealed class EmbedBatchOptions
         Check(BatchMessageLimit, 1, 1000, nameof(BatchMessageLimit));
         Check(BatchTimeLimitMs, 1, 60_000, nameof(BatchTimeLimitMs));
         Check(ConcurrencyLimit, 1, 64, nameof(ConcurrencyLimit));
+        Check(WriteConcurrency, 1, 64, nameof(WriteConcurrency));
         Check(RetryLimit, 0, 20, nameof(RetryLimit));
     }
 

@@ -23,6 +23,7 @@ public sealed partial class EmbedChunkBatchConsumer(
     EmbeddingModelStore models,
     EmbeddingModelCatalog catalog,
     IOptions<EmbedBatchOptions> options,
+    VectorWriteGate writeGate,
     ILogger<EmbedChunkBatchConsumer> logger) : IConsumer<Batch<EmbedChunk>>
 {
     /// <summary>Name of the meter and of the ActivitySource this consumer reports on.</summary>
@@ -267,7 +268,11 @@ public sealed partial class EmbedChunkBatchConsumer(
         {
             write?.SetTag("db.system.name", "postgresql");
             write?.SetTag("vectorpipeline.embedding.rows", rows.Count);
-            written = await store.WriteAsync(model, rows, cancellationToken);
+            using (await writeGate.EnterAsync(cancellationToken))
+            {
+                written = await store.WriteAsync(model, rows, cancellationToken);
+            }
+
             write?.SetTag("vectorpipeline.embedding.written", written);
         }
 

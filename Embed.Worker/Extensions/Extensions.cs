@@ -8,13 +8,14 @@ namespace VectorPipeline.EmbedWorker.Extensions;
 /// <summary>Embed.Worker's wiring.</summary>
 public static class Extensions
 {
-    /// <summary>Adds the vector store, the embedding generator, the batch options and the bus with the chunk consumer.</summary>
+    /// <summary>Adds the vector store, the embedding generator, the batch options, the vector write gate and the bus with the chunk consumer.</summary>
     public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
     {
         builder.AddVectorStore();
         builder.AddEmbeddings(probeModelServers: true);
         builder.Services.AddOptions<EmbedBatchOptions>().BindConfiguration(EmbedBatchOptions.SectionName)
             .Validate(o => { o.Validate(); return true; }).ValidateOnStart();
+        builder.Services.AddSingleton<VectorWriteGate>();
         builder.AddMessaging(bus => bus.AddConsumer<EmbedChunkBatchConsumer>(typeof(EmbedChunkBatchConsumerDefinition)));
         return builder;
     }
