@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using VectorPipeline.ServiceDefaults.Http;
 using VectorPipeline.ServiceDefaults.Security;
 using VectorPipeline.VectorStore;
 
@@ -58,7 +59,7 @@ public static class DocumentEventsApi
         // A catch-all cannot be followed by a literal segment: the constrained catch-all takes paths ending in
         // /events and ranks before GET /documents/{**id}.
         app.MapGroup("/documents").WithTags("Documents").RequireAuthorization(AuthPolicies.Ingest)
-            .MapGet("/{**path:regex(^.+/events$)}", StreamEvents).WithName("DocumentEvents")
+            .MapGet("/{**path:regex(^.+/events$)}", StreamEvents).WithName("DocumentEvents").AsLongLived()
             .WithSummary("Stream a document's status changes as server-sent events until it is ready or failed.")
             .Produces<DocumentStatusResponse>(StatusCodes.Status200OK, "text/event-stream")
             .ProducesProblem(StatusCodes.Status404NotFound);

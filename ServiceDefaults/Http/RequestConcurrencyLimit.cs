@@ -34,7 +34,7 @@ public sealed class RequestLimitOptions
 /// Load shedding: a service that is given more requests than it can work on answers the excess at once with
 /// <c>503 Service Unavailable</c>, <c>Retry-After: 1</c> and a problem detail, instead of letting every request wait
 /// longer until callers time out. Built on <see cref="ConcurrencyLimiter"/> (System.Threading.RateLimiting);
-/// <c>/health</c> and <c>/alive</c> are never limited.
+/// <c>/health</c>, <c>/alive</c> and long-lived requests (<see cref="LongLivedRequests"/>) are never limited.
 /// </summary>
 public static class RequestConcurrencyLimit
 {
@@ -71,7 +71,7 @@ public static class RequestConcurrencyLimit
         app.Lifetime.ApplicationStopped.Register(limiter.Dispose);
         app.Use(async (context, next) =>
         {
-            if (context.Request.Path.StartsWithSegments("/health") || context.Request.Path.StartsWithSegments("/alive"))
+            if (context.Request.Path.StartsWithSegments("/health") || context.Request.Path.StartsWithSegments("/alive") || context.IsLongLived())
             {
                 await next(context);
                 return;

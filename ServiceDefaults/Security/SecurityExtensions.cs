@@ -53,16 +53,21 @@ public static class SecurityExtensions
             .SetFallbackPolicy(new AuthorizationPolicyBuilder(ApiKeyAuthenticationHandler.SchemeName).RequireAuthenticatedUser().Build());
 
         var limits = builder.Configuration.GetSection(RateLimitOptions.SectionName).Get<RateLimitOptions>() ?? new RateLimitOptions();
-        if (limits.PermitLimit < 0 || limits.WindowSeconds is < 1 or > 3600 || limits.RejectionDelayMs is < 0 or > 60_000 || limits.Burst < 0)
+        if (limits.PermitLimit < 0 || limits.WindowSeconds is < 1 or > 3600 || limits.RejectionDelayMs is < 0 or > 60_000 || limits.Burst < 0 || limits.ConcurrentPerClient < 0)
         {
-            throw new InvalidOperationException("RateLimit:PermitLimit must be 0 (off) or more, RateLimit:WindowSeconds between 1 and 3600, RateLimit:RejectionDelayMs between 0 and 60000, RateLimit:Burst 0 (one second's share) or more.");
+            throw new InvalidOperationException("RateLimit:PermitLimit must be 0 (off) or more, RateLimit:WindowSeconds between 1 and 3600, RateLimit:RejectionDelayMs between 0 and 60000, RateLimit:Burst 0 (one second's share) or more, RateLimit:ConcurrentPerClient 0 (off) or more.");
         }
 
         builder.Services.AddSingleton(limits);
         builder.Services.AddRateLimiter(options =>
         {
             options.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
-            options.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context => Partition(context, limits));
+            var rate = PartitionedRateLimiter.Create<HttpContext, string>(context => Partition(context, limits));
+            options.GlobalLimiter = limits.ConcurrentPerClient > 0
+                // The client's turn first, then its token: the middleware first tries without waiting, and a chain that
+                // took a token and then found no free place would spend that token for nothing.
+                ? PartitionedRateLimiter.CreateChained(PartitionedRateLimiter.Create<HttpContext, string>(context => ConcurrencyPartition(context, limits)), rate)
+                : rate;
             options.OnRejected = async (context, cancellationToken) =>
             {
                 var retryAfter = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(limits.WindowSeconds);
@@ -147,6 +152,29 @@ public static class SecurityExtensions
         return app;
     }
 
+    // The authenticated key's name, else the client's address (behind a proxy, configure forwarded headers).
+    private static string ClientOf(HttpContext context) =>
+        context.User.FindFirst(ApiKeyClaims.KeyName)?.Value is { } key
+            ? "key:" + key
+            : "ip:" + (context.Connection.RemoteIpAddress?.ToString() ?? "unknown");
+
+    // RateLimit:ConcurrentPerClient: a client's requests in progress at once; those beyond wait, oldest first.
+    private static RateLimitPartition<string> ConcurrencyPartition(HttpContext context, RateLimitOptions limits)
+    {
+        var path = context.Request.Path;
+        if (limits.PermitLimit == 0 || path.StartsWithSegments("/health") || path.StartsWithSegments("/alive") || context.IsLongLived())
+        {
+            return RateLimitPartition.GetNoLimiter("unlimited");
+        }
+
+        return RateLimitPartition.GetConcurrencyLimiter(ClientOf(context), _ => new ConcurrencyLimiterOptions
+        {
+            PermitLimit = limits.ConcurrentPerClient,
+            QueueLimit = limits.EffectiveBurst,
+            QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
+        });
+    }
+
     private static RateLimitPartition<string> Partition(HttpContext context, RateLimitOptions limits)
     {
         var path = context.Request.Path;
@@ -155,10 +183,7 @@ public static class SecurityExtensions
             return RateLimitPartition.GetNoLimiter("unlimited");
         }
 
-        // The authenticated key's name, else the client's address (behind a proxy, configure forwarded headers).
-        var client = context.User.FindFirst(ApiKeyClaims.KeyName)?.Value is { } key
-            ? "key:" + key
-            : "ip:" + (context.Connection.RemoteIpAddress?.ToString() ?? "unknown");
+        var client = ClientOf(context);
         // A token bucket refilled evenly over the window, not a fixed window: a fixed window hands a flooding client all
         // its permits at once at the start of each window, a burst that fills the load-shedding places of every other
         // client (docs/reliability.md, "Load"); the bucket holds only RateLimit:Burst tokens for the same reason. Tokens

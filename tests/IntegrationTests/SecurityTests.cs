@@ -586,4 +586,61 @@ public class RateLimitTests(ServersFixture servers)
             Assert.Equal(HttpStatusCode.OK, (await Api.SendAsync(ingest.Url, HttpMethod.Get, "/alive", null)).Status);
         }
     }
+
+    [Fact]
+    public async Task A_client_works_on_one_request_at_a_time_while_other_clients_and_its_event_streams_go_on()
+    {
+        var token = TestContext.Current.CancellationToken;
+        var settings = SecuredServicesFixture.KeySettings();
+        settings["ConnectionStrings__vectordb"] = await servers.NewDatabaseAsync();
+        settings["ConnectionStrings__messaging"] = servers.RabbitMq.ConnectionString;
+        settings["RateLimit__PermitLimit"] = "1000";
+        settings["RateLimit__ConcurrentPerClient"] = "1";
+        await using var ingest = await ServiceProcess.StartAsync("ingest-api", "Ingest.Api", settings);
+        Assert.Equal(HttpStatusCode.Accepted, (await Api.SendAsync(ingest.Url, HttpMethod.Post, "/documents", SecuredServicesFixture.TenantAKey, Api.Json(new { id = "held", text = "No worker runs, so this stays queued." }))).Status);
+
+        // An open event stream (the document stays queued: no worker) takes none of the client's places.
+        using var http = new HttpClient { BaseAddress = ingest.Url };
+        using var events = new HttpRequestMessage(HttpMethod.Get, "/documents/held/events");
+        events.Headers.Add("X-Api-Key", SecuredServicesFixture.TenantAKey);
+        using var stream = await http.SendAsync(events, HttpCompletionOption.ResponseHeadersRead, token);
+        Assert.Equal(HttpStatusCode.OK, stream.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await Api.SendAsync(ingest.Url, HttpMethod.Get, "/documents/held", SecuredServicesFixture.TenantAKey).WaitAsync(TimeSpan.FromSeconds(10), token)).Status);
+
+        // A batch upload in progress holds the client's one place: its next request waits, another client's does not.
+        var release = new TaskCompletionSource();
+        var upload = Api.SendAsync(ingest.Url, HttpMethod.Post, "/documents/batch", SecuredServicesFixture.TenantAKey, new HeldContent("{\"id\":\"b1\",\"text\":\"one\"}\n", release.Task).Typed());
+        await Task.Delay(500, token);
+        var waiting = Api.SendAsync(ingest.Url, HttpMethod.Get, "/documents/held", SecuredServicesFixture.TenantAKey);
+        Assert.Equal(HttpStatusCode.NotFound, (await Api.SendAsync(ingest.Url, HttpMethod.Get, "/documents/x", SecuredServicesFixture.TenantBKey).WaitAsync(TimeSpan.FromSeconds(10), token)).Status);
+        await Task.Delay(500, token);
+        Assert.False(waiting.IsCompleted, "the client's second request ran beside its first");
+
+        release.SetResult();
+        Assert.Equal(HttpStatusCode.OK, (await upload.WaitAsync(TimeSpan.FromSeconds(10), token)).Status);
+        Assert.Equal(HttpStatusCode.OK, (await waiting.WaitAsync(TimeSpan.FromSeconds(10), token)).Status);
+    }
+
+    // A request body that sends its first part, then the rest only once released (a slow upload).
+    private sealed class HeldContent(string first, Task released) : HttpContent
+    {
+        protected override async Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context)
+        {
+            await stream.WriteAsync(Encoding.UTF8.GetBytes(first));
+            await stream.FlushAsync();
+            await released;
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 0;
+            return false;
+        }
+
+        public HeldContent Typed()
+        {
+            Headers.ContentType = new MediaTypeHeaderValue("application/x-ndjson");
+            return this;
+        }
+    }
 }
