@@ -89,7 +89,8 @@ public static class OnnxReport
         s.AppendLine("Pipeline: from the first `POST /documents` to the last vector stored, after a warm-up of 3 documents. Raw: the same");
         s.AppendLine("texts, in id order, embedded in a process of its own that loads the same session and does nothing else, by 1, 2 and 4");
         s.AppendLine("callers at once (one worker embeds up to `Embedding:ConcurrencyLimit` = " + o.ConcurrencyLimit.ToString(CultureInfo.InvariantCulture) + " batches at once). The ratio is");
-        s.AppendLine("to the best raw rate: what the cores allow.");
+        s.AppendLine("to the best raw rate: what the cores allow. As under the AppHost, the workers of a run are started for it and each runs");
+        s.AppendLine("the model on its share of the cores (`Embedding:Onnx:MaxConcurrentRuns` = cores / workers).");
         s.AppendLine();
         s.AppendLine("| Run | Chunks | Seconds | Chunks/s | Ratio to the best raw rate | Peak RSS |");
         s.AppendLine("|---|---|---|---|---|---|");
