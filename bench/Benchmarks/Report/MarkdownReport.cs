@@ -240,7 +240,7 @@ public static class MarkdownReport
             return;
         }
 
-        s.AppendLine(I($"{search.Chunks:N0} chunks ({BulkLoader.ChunkChars} characters, {SearchBenchmark.Topics:N0} topics, hashing embedder vectors, loaded by COPY, HNSW built after the load; see part 5 for load and build times). Closed-loop clients, each sending its next query when the last answered, after 100 warm-up queries; percentiles from raw samples. `POST /search` with `topK` 10 (Search.Api: active-model lookup, query embedding, the SQL, JSON) against the same SQL run directly through Npgsql (`ChunkSearch.SearchAsync`: `SET LOCAL hnsw.ef_search = {SearchBenchmark.EfSearch}` and the top-k query in one transaction) with the query vector precomputed."));
+        s.AppendLine(I($"{search.Chunks:N0} chunks ({BulkLoader.ChunkChars} characters, {SearchBenchmark.Topics:N0} topics, hashing embedder vectors, loaded by COPY, HNSW built after the load; see part 5 for load and build times). Closed-loop clients, each sending its next query when the last answered, after 100 warm-up queries; percentiles from raw samples. `POST /search` with `topK` 10 (Search.Api: active-model lookup, query embedding, the SQL, JSON) against the same SQL run directly through Npgsql (`ChunkSearch.SearchAsync`: `hnsw.ef_search = {SearchBenchmark.EfSearch}` set for the query and the top-k query, one batch, one round trip; runs before 2026-12-02 used `SET LOCAL` in a transaction, three round trips) with the query vector precomputed."));
         s.AppendLine();
         if (search.QueryEmbedding is { } embed)
         {
