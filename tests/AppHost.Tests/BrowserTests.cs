@@ -58,13 +58,33 @@ public sealed class BrowserTests(ITestOutputHelper output)
             await page.GotoAsync(Dashboard);
             var names = new[] { ResourceNames.Prerequisites, ResourceNames.Postgres, ResourceNames.VectorDb, ResourceNames.Messaging,
                 ResourceNames.IngestApi, ResourceNames.EmbedWorker, ResourceNames.SearchApi };
-            await WaitForAsync(async () =>
+            // The page is reloaded every 15 s while it waits: the dashboard's Blazor circuit can die of its own error
+            // (a CI run logged an ObjectDisposedException in its Virtualize component), and a dead circuit stops updating.
+            var reloadAt = DateTime.UtcNow.AddSeconds(15);
+            var shown = "";
+            var resources = WaitForAsync(async () =>
             {
-                var text = await page.InnerTextAsync("body");
-                return names.All(n => text.Contains(n, StringComparison.Ordinal))
+                var text = shown = await page.InnerTextAsync("body");
+                var ready = names.All(n => text.Contains(n, StringComparison.Ordinal))
                        && !text.Contains("Unhealthy", StringComparison.Ordinal) && !text.Contains("Starting", StringComparison.Ordinal)
                        && text.Contains("Running", StringComparison.Ordinal);
+                if (!ready && DateTime.UtcNow > reloadAt)
+                {
+                    await page.ReloadAsync();
+                    reloadAt = DateTime.UtcNow.AddSeconds(15);
+                }
+
+                return ready;
             }, TimeSpan.FromMinutes(2), "the resources page with every resource running and healthy");
+            try
+            {
+                await resources;
+            }
+            catch (TimeoutException ex)
+            {
+                throw new TimeoutException($"{ex.Message}; the page showed:\n{shown[..Math.Min(shown.Length, 3000)]}", ex);
+            }
+
             await page.ScreenshotAsync(new() { Path = Path.Combine(images, "dashboard-resources.png"), FullPage = true });
 
             // One document, then its trace: ingest-api's request and embed-worker's batch in one trace.
