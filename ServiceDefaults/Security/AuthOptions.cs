@@ -83,7 +83,8 @@ public sealed class RateLimitOptions
     public int RejectionDelayMs { get; set; } = 1000;
 
     /// <summary>
-    /// Requests of one client worked on at once (0 turns this off); its further requests wait their turn, oldest first,
+    /// Requests of one API key worked on at once (0 turns this off; requests without a key are not limited this way:
+    /// with <c>Auth:Mode</c> none every local caller has the same address); its further requests wait their turn, oldest first,
     /// up to the bucket's size (<see cref="EffectiveBurst"/>), then get 429. Default: half the cores, at least 1, so that
     /// one client cannot take every core from the others: beside a flooding key, another key's <c>POST /search</c>
     /// p99 rose 2.2× without it and 1.2× with it on 2 cores (docs/reliability.md, "Load": the flood).

@@ -158,16 +158,19 @@ public static class SecurityExtensions
             ? "key:" + key
             : "ip:" + (context.Connection.RemoteIpAddress?.ToString() ?? "unknown");
 
-    // RateLimit:ConcurrentPerClient: a client's requests in progress at once; those beyond wait, oldest first.
+    // RateLimit:ConcurrentPerClient: an API key's requests in progress at once; those beyond wait, oldest first. Only
+    // for keys: without one (Auth:Mode none, Dify's /retrieval) every local caller shares the address 127.0.0.1, and one
+    // place for all of them would serve a whole machine's callers one at a time.
     private static RateLimitPartition<string> ConcurrencyPartition(HttpContext context, RateLimitOptions limits)
     {
         var path = context.Request.Path;
-        if (limits.PermitLimit == 0 || path.StartsWithSegments("/health") || path.StartsWithSegments("/alive") || context.IsLongLived())
+        var key = context.User.FindFirst(ApiKeyClaims.KeyName)?.Value;
+        if (limits.PermitLimit == 0 || key is null || path.StartsWithSegments("/health") || path.StartsWithSegments("/alive") || context.IsLongLived())
         {
             return RateLimitPartition.GetNoLimiter("unlimited");
         }
 
-        return RateLimitPartition.GetConcurrencyLimiter(ClientOf(context), _ => new ConcurrencyLimiterOptions
+        return RateLimitPartition.GetConcurrencyLimiter("key:" + key, _ => new ConcurrencyLimiterOptions
         {
             PermitLimit = limits.ConcurrentPerClient,
             QueueLimit = limits.EffectiveBurst,

@@ -621,6 +621,28 @@ public class RateLimitTests(ServersFixture servers)
         Assert.Equal(HttpStatusCode.OK, (await waiting.WaitAsync(TimeSpan.FromSeconds(10), token)).Status);
     }
 
+    [Fact]
+    public async Task Without_api_keys_callers_of_one_address_are_not_served_one_at_a_time()
+    {
+        var token = TestContext.Current.CancellationToken;
+        var settings = new Dictionary<string, string>
+        {
+            ["ConnectionStrings__vectordb"] = await servers.NewDatabaseAsync(),
+            ["ConnectionStrings__messaging"] = servers.RabbitMq.ConnectionString,
+            ["RateLimit__PermitLimit"] = "1000",
+            ["RateLimit__ConcurrentPerClient"] = "1",
+        };
+        await using var ingest = await ServiceProcess.StartAsync("ingest-api", "Ingest.Api", settings);
+
+        var release = new TaskCompletionSource();
+        var upload = Api.SendAsync(ingest.Url, HttpMethod.Post, "/documents/batch", null, new HeldContent("{\"id\":\"b1\",\"text\":\"one\"}\n", release.Task).Typed());
+        await Task.Delay(500, token);
+        Assert.Equal(HttpStatusCode.NotFound, (await Api.SendAsync(ingest.Url, HttpMethod.Get, "/documents/x", null).WaitAsync(TimeSpan.FromSeconds(10), token)).Status);
+        Assert.False(upload.IsCompleted);
+        release.SetResult();
+        Assert.Equal(HttpStatusCode.OK, (await upload.WaitAsync(TimeSpan.FromSeconds(10), token)).Status);
+    }
+
     // A request body that sends its first part, then the rest only once released (a slow upload).
     private sealed class HeldContent(string first, Task released) : HttpContent
     {
