@@ -163,9 +163,8 @@ public static class SecurityExtensions
     // place for all of them would serve a whole machine's callers one at a time.
     private static RateLimitPartition<string> ConcurrencyPartition(HttpContext context, RateLimitOptions limits)
     {
-        var path = context.Request.Path;
         var key = context.User.FindFirst(ApiKeyClaims.KeyName)?.Value;
-        if (limits.PermitLimit == 0 || key is null || path.StartsWithSegments("/health") || path.StartsWithSegments("/alive") || context.IsLongLived())
+        if (key is null || IsUnlimited(context, limits) || context.IsLongLived())
         {
             return RateLimitPartition.GetNoLimiter("unlimited");
         }
@@ -178,10 +177,13 @@ public static class SecurityExtensions
         });
     }
 
+    // Rate limiting off, or a probe.
+    private static bool IsUnlimited(HttpContext context, RateLimitOptions limits) =>
+        limits.PermitLimit == 0 || context.Request.Path.StartsWithSegments("/health") || context.Request.Path.StartsWithSegments("/alive");
+
     private static RateLimitPartition<string> Partition(HttpContext context, RateLimitOptions limits)
     {
-        var path = context.Request.Path;
-        if (limits.PermitLimit == 0 || path.StartsWithSegments("/health") || path.StartsWithSegments("/alive"))
+        if (IsUnlimited(context, limits))
         {
             return RateLimitPartition.GetNoLimiter("unlimited");
         }

@@ -15,11 +15,7 @@ public class PublishMonitorTests
     public void Publishes_failing_for_the_stall_time_with_the_broker_reachable_are_a_stall_until_one_is_confirmed()
     {
         var (time, monitor) = New();
-        for (var i = 0; i < 4; i++)
-        {
-            monitor.Failed();
-            time.Advance(TimeSpan.FromSeconds(10));
-        }
+        FailEvery10Seconds(monitor, time, 4);
 
         var stall = monitor.Stall(StallAfter);
         Assert.NotNull(stall);
@@ -50,11 +46,7 @@ public class PublishMonitorTests
     public void Failures_the_probe_explained_by_an_outage_are_no_stall_and_old_failures_expire()
     {
         var (time, monitor) = New();
-        for (var i = 0; i < 5; i++)
-        {
-            monitor.Failed();
-            time.Advance(TimeSpan.FromSeconds(10));
-        }
+        FailEvery10Seconds(monitor, time, 5);
 
         monitor.BrokerUnreachable();
         Assert.Null(monitor.Stall(StallAfter)); // the broker was down: /health says so already
@@ -84,5 +76,15 @@ public class PublishMonitorTests
     {
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 12, 2, 12, 0, 0, TimeSpan.Zero));
         return (time, new PublishMonitor(time));
+    }
+
+    // count failed publishes, 10 s apart.
+    private static void FailEvery10Seconds(PublishMonitor monitor, FakeTimeProvider time, int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            monitor.Failed();
+            time.Advance(TimeSpan.FromSeconds(10));
+        }
     }
 }
