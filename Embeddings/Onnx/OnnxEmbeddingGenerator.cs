@@ -47,7 +47,8 @@ public sealed class OnnxEmbeddingGenerator : IEmbeddingGenerator<string, Embeddi
 
     /// <summary>
     /// Embeds each text; output order = input order. CPU (or GPU) bound: each run of <see cref="OnnxModelDefinition.RunBatchSize"/>
-    /// texts waits for a free run slot without holding a thread (<see cref="OnnxModelSession.RunAsync"/>), then runs on the calling thread.
+    /// texts waits for a free run slot without holding a thread (<see cref="OnnxModelSession.RunAsync"/>), then runs on
+    /// the thread that waited; a call's runs go on in up to <see cref="OnnxModelSession.MaxConcurrentRuns"/> lanes at once.
     /// </summary>
     /// <exception cref="ArgumentException">A text is null, empty or only white space (it never reaches the model), or <paramref name="options"/> asks for other dimensions.</exception>
     /// <exception cref="OperationCanceledException">Cancelled between two runs.</exception>
@@ -87,21 +88,35 @@ public sealed class OnnxEmbeddingGenerator : IEmbeddingGenerator<string, Embeddi
 
         var order = Enumerable.Range(0, texts.Count).OrderBy(i => encoded[i].Length).ToArray();
         var vectors = new float[texts.Count][];
-        for (var start = 0; start < order.Length; start += Definition.RunBatchSize)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            var group = order.AsSpan(start, Math.Min(Definition.RunBatchSize, order.Length - start)).ToArray();
-            var pooled = await session.RunAsync(group.Select(i => encoded[i]).ToArray(), Definition.Pooling, tokenizer.PaddingId, cancellationToken).ConfigureAwait(false);
-            for (var g = 0; g < group.Length; g++)
-            {
-                if (Definition.Normalize)
-                {
-                    VectorMath.L2Normalize(pooled[g]);
-                }
+        var groups = (order.Length + Definition.RunBatchSize - 1) / Definition.RunBatchSize;
+        var next = -1;
 
-                vectors[group[g]] = pooled[g];
+        // One lane takes the next group, waits for a run slot and runs it, until no group is left. Up to one lane per
+        // run slot: a call alone on the session (the last batch of a backlog) uses every slot, not one; calls side by
+        // side share the slots first come, first served. The first lane runs on the caller's thread, the others on the pool.
+        async Task LaneAsync()
+        {
+            for (var g = Interlocked.Increment(ref next); g < groups; g = Interlocked.Increment(ref next))
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var start = g * Definition.RunBatchSize;
+                var group = order.AsSpan(start, Math.Min(Definition.RunBatchSize, order.Length - start)).ToArray();
+                var pooled = await session.RunAsync(group.Select(i => encoded[i]).ToArray(), Definition.Pooling, tokenizer.PaddingId, cancellationToken).ConfigureAwait(false);
+                for (var i = 0; i < group.Length; i++)
+                {
+                    if (Definition.Normalize)
+                    {
+                        VectorMath.L2Normalize(pooled[i]);
+                    }
+
+                    vectors[group[i]] = pooled[i];
+                }
             }
         }
+
+        var lanes = Math.Min(session.MaxConcurrentRuns, groups);
+        var others = Enumerable.Range(1, lanes - 1).Select(_ => Task.Run(LaneAsync, CancellationToken.None)).ToArray();
+        await Task.WhenAll(others.Prepend(LaneAsync())).ConfigureAwait(false);
 
         var now = DateTimeOffset.UtcNow;
         var result = new GeneratedEmbeddings<Embedding<float>>(texts.Count)

@@ -19,6 +19,8 @@ public sealed class OnnxModelSession
     private readonly string[] _inputNames;
     private readonly string _outputName;
     private readonly SemaphoreSlim _runs;
+    private int _running;
+    private int _peakRunning;
 
     private OnnxModelSession(InferenceSession session, TimeSpan loadTime, int maxConcurrentRuns)
     {
@@ -56,6 +58,9 @@ public sealed class OnnxModelSession
     /// model, but more CPU-bound runs than cores only share the cores and thrash their caches.
     /// </summary>
     public int MaxConcurrentRuns { get; }
+
+    /// <summary>The most runs that were in progress at once since the session was loaded (≤ <see cref="MaxConcurrentRuns"/>).</summary>
+    public int PeakConcurrentRuns => Volatile.Read(ref _peakRunning);
 
     /// <summary>How long creating the session took.</summary>
     public TimeSpan LoadTime { get; }
@@ -140,12 +145,19 @@ public sealed class OnnxModelSession
     {
         ArgumentNullException.ThrowIfNull(batch);
         await _runs.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var running = Interlocked.Increment(ref _running);
+        for (var peak = Volatile.Read(ref _peakRunning); running > peak; peak = Volatile.Read(ref _peakRunning))
+        {
+            Interlocked.CompareExchange(ref _peakRunning, running, peak);
+        }
+
         try
         {
             return RunInSlot(batch, pooling, paddingId);
         }
         finally
         {
+            Interlocked.Decrement(ref _running);
             _runs.Release();
         }
     }

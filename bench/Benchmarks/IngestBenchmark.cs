@@ -33,13 +33,7 @@ public static class IngestBenchmark
                 // Warm-up (JIT, pools, prepared plans), not measured.
                 await pipeline.IngestAsync(corpus, Math.Min(200, size.IngestChunks), Paragraphs, ParagraphChars, TimeSpan.FromMinutes(2));
                 await pipeline.ResetDataAsync();
-                var groups = new Dictionary<string, int[]>
-                {
-                    ["ingest-api"] = [pipeline.Ingest!.ProcessId],
-                    ["embed-worker"] = [.. pipeline.Workers.Select(w => w.ProcessId)],
-                    ["postgres"] = [postgres.ProcessId ?? 0],
-                    ["rabbitmq"] = [rabbit.ProcessId ?? 0],
-                };
+                var groups = pipeline.CpuGroups(postgres, rabbit);
                 var profiling = await ResetStatementsAsync(pipeline.DataSource);
                 var before = CpuMeter.Seconds(groups);
                 var (chunks, elapsed) = await pipeline.IngestAsync(corpus, size.IngestChunks, Paragraphs, ParagraphChars, TimeSpan.FromMinutes(10));

@@ -67,7 +67,7 @@ public static class OnnxModelBenchmark
             var raw = await RawOnnxRun.MeasureAsync(texts, callers, result.BatchMessageLimit);
             result.Raw.Add(raw);
             result.MeanTokens = Math.Round(raw.Tokens / (double)Math.Max(1, raw.Texts), 1);
-            log($"onnx raw: {callers} caller(s): {raw.Texts} texts in {raw.Seconds:F1} s = {raw.TextsPerSecond:F1} texts/s; RSS {raw.RssBeforeLoadMiB:F0} MiB before the model, peak {raw.PeakRssMiB:F0} MiB");
+            log($"onnx raw: {callers} caller(s): {raw.Texts} texts in {raw.Seconds:F1} s = {raw.TextsPerSecond:F1} texts/s, CPU {raw.CpuSeconds:F1} s; RSS {raw.RssBeforeLoadMiB:F0} MiB before the model, peak {raw.PeakRssMiB:F0} MiB");
         }
 
         await SearchAndRecallAsync(postgres, rabbit, size, definition, [.. pgai.Concat(squad).Select(d => d.Text)], [.. questions.Select(q => q.Question)], result, log);
@@ -92,10 +92,15 @@ public static class OnnxModelBenchmark
             // Warm-up (model load, JIT, pools), not measured.
             await pipeline.IngestDocumentsAsync(documents.Take(3).ToList(), $"warm-up-{workers}/", TimeSpan.FromMinutes(5));
             await pipeline.ResetDataAsync();
+            var groups = pipeline.CpuGroups(postgres, rabbit);
+            var before = CpuMeter.Seconds(groups);
+            var own = Process.GetCurrentProcess().TotalProcessorTime;
             var (chunks, elapsed) = await pipeline.IngestDocumentsAsync(documents, $"run-{workers}/", TimeSpan.FromMinutes(30));
-            var run = new IngestRun(workers, chunks, Math.Round(elapsed.TotalSeconds, 2), Math.Round(chunks / elapsed.TotalSeconds, 2));
+            var cpu = CpuMeter.Difference(before, CpuMeter.Seconds(groups));
+            cpu["benchmark"] = Math.Round((Process.GetCurrentProcess().TotalProcessorTime - own).TotalSeconds, 2);
+            var run = new IngestRun(workers, chunks, Math.Round(elapsed.TotalSeconds, 2), Math.Round(chunks / elapsed.TotalSeconds, 2), cpu);
             result.Pipeline.Add(run);
-            log($"onnx pipeline: {workers} worker(s), {runs} ONNX run(s) at once each: {chunks} chunks in {elapsed.TotalSeconds:F1} s = {run.ChunksPerSecond:F1} chunks/s (the last POST /documents answered after {pipeline.LastPostingTime.TotalSeconds:F1} s)");
+            log($"onnx pipeline: {workers} worker(s), {runs} ONNX run(s) at once each: {chunks} chunks in {elapsed.TotalSeconds:F1} s = {run.ChunksPerSecond:F1} chunks/s (the last POST /documents answered after {pipeline.LastPostingTime.TotalSeconds:F1} s, the first vector seen after {pipeline.FirstVectorTime.TotalSeconds:F1} s); CPU {cpu.Values.Sum():F1} s of {elapsed.TotalSeconds * Environment.ProcessorCount:F1} ({string.Join(", ", cpu.Select(c => $"{c.Key} {c.Value:F1}"))})");
             foreach (var (name, peak) in pipeline.PeakMemory().Where(p => p.Key.Contains("embed-worker", StringComparison.Ordinal)))
             {
                 result.WorkerPeakRssMiB[WorkerRssKey(workers, name)] = peak;

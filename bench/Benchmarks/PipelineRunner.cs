@@ -97,6 +97,15 @@ public sealed class PipelineRunner : IAsyncDisposable
     /// <summary>Where each stopped service's console output is written (<c>{name}.log</c>); null = nowhere.</summary>
     public static string? LogDirectory { get; set; }
 
+    /// <summary>The process trees whose CPU a run costs (<see cref="CpuMeter"/>): Ingest.Api, the workers, PostgreSQL, RabbitMQ.</summary>
+    public Dictionary<string, int[]> CpuGroups(PostgresServer postgres, RabbitMqServer rabbit) => new()
+    {
+        ["ingest-api"] = [Ingest?.ProcessId ?? 0],
+        ["embed-worker"] = [.. _workers.Select(w => w.ProcessId)],
+        ["postgres"] = [postgres.ProcessId ?? 0],
+        ["rabbitmq"] = [rabbit.ProcessId ?? 0],
+    };
+
     /// <summary>Stops every worker (SIGTERM).</summary>
     public async Task StopWorkersAsync()
     {
@@ -207,10 +216,14 @@ public sealed class PipelineRunner : IAsyncDisposable
     /// </summary>
     public TimeSpan LastPostingTime { get; private set; }
 
+    /// <summary>When the last ingest run's poll first saw a vector of the run, from its start (the pipeline's latency to its first stored batch).</summary>
+    public TimeSpan FirstVectorTime { get; private set; }
+
     // Polls until posting has finished and every posted chunk has its vector; returns the chunks posted.
     private async Task<int> WaitForVectorsAsync(Task posting, Func<int> posted, long baseline, Stopwatch clock, TimeSpan timeout)
     {
         _ = posting.ContinueWith(_ => LastPostingTime = clock.Elapsed, TaskScheduler.Default);
+        FirstVectorTime = TimeSpan.Zero;
         while (true)
         {
             if (clock.Elapsed > timeout)
@@ -224,6 +237,11 @@ public sealed class PipelineRunner : IAsyncDisposable
             }
 
             var stored = await CountEmbeddingsAsync() - baseline;
+            if (stored > 0 && FirstVectorTime == TimeSpan.Zero)
+            {
+                FirstVectorTime = clock.Elapsed;
+            }
+
             if (posting.IsCompletedSuccessfully && stored >= posted())
             {
                 return posted();

@@ -22,7 +22,8 @@ public static class RawOnnxRun
     /// <param name="RssBeforeLoadMiB">Resident memory before the model was loaded (the .NET runtime and the program), MiB.</param>
     /// <param name="PeakRssMiB">Peak resident memory (VmHWM) at the end, MiB.</param>
     /// <param name="Tokens">Word pieces the model read, [CLS] and [SEP] included.</param>
-    public sealed record Result(int Callers, int Texts, double Seconds, double TextsPerSecond, double RssBeforeLoadMiB, double PeakRssMiB, long Tokens);
+    /// <param name="CpuSeconds">CPU time (user + system) of the process during the measured run, s.</param>
+    public sealed record Result(int Callers, int Texts, double Seconds, double TextsPerSecond, double RssBeforeLoadMiB, double PeakRssMiB, long Tokens, double CpuSeconds = double.NaN);
 
     /// <summary>The built-in default model, with the services' default run settings (1 intra-op thread, runs of 16).</summary>
     public static OnnxModelDefinition Definition() =>
@@ -39,6 +40,7 @@ public static class RawOnnxRun
         await generator.GenerateAsync(texts.Take(batch).ToArray());
         var next = -1;
         long tokens = 0;
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
         var clock = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, callers).Select(_ => Task.Run(async () =>
         {
@@ -50,7 +52,8 @@ public static class RawOnnxRun
         })));
         var seconds = clock.Elapsed.TotalSeconds;
         var result = new Result(callers, texts.Length, Math.Round(seconds, 2), Math.Round(texts.Length / seconds, 2), Math.Round(before, 1),
-            Math.Round(MemorySampler.PeakRssMiB(Environment.ProcessId) ?? double.NaN, 1), tokens);
+            Math.Round(MemorySampler.PeakRssMiB(Environment.ProcessId) ?? double.NaN, 1), tokens,
+            Math.Round((Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds, 2));
         await File.WriteAllTextAsync(resultFile, JsonSerializer.Serialize(result));
         return 0;
     }

@@ -204,6 +204,20 @@ public sealed class OnnxProviderTests
     }
 
     [Fact]
+    public async Task One_call_alone_on_the_session_runs_its_groups_in_every_run_slot()
+    {
+        // Its own session (2 intra-op threads: no other test loads MiniLM so), 2 run slots, 8 runs of 1 text each.
+        using var generator = Create(MiniLm, o => (o.Onnx.IntraOpThreads, o.Onnx.MaxConcurrentRuns, o.Onnx.RunBatchSize) = (2, 2, 1));
+        var session = generator.GetService<OnnxEmbeddingGenerator>()!.WarmUp();
+        Assert.Equal(2, session.MaxConcurrentRuns);
+
+        var vectors = await Embed(generator, [.. Enumerable.Range(0, 8).Select(i => $"Sentence number {i} about the Super Bowl at Levi's Stadium.")]);
+
+        Assert.Equal(8, vectors.Length);
+        Assert.Equal(2, session.PeakConcurrentRuns);
+    }
+
+    [Fact]
     public async Task Every_generator_of_a_model_shares_one_session_loaded_on_first_use()
     {
         using var first = Create(MiniLm);

@@ -62,6 +62,37 @@ public static class OnnxReport
         return s.ToString();
     }
 
+    // Where each run's CPU went: per process, against the cores × seconds the run had and the raw process's CPU for the same texts.
+    private static void AppendCpu(StringBuilder s, OnnxModelResult o)
+    {
+        var runs = o.Pipeline.Where(p => p.CpuSeconds is { Count: > 0 }).ToList();
+        var raw = o.Raw.Where(x => !double.IsNaN(x.CpuSeconds)).ToList();
+        if (runs.Count == 0 || raw.Count == 0)
+        {
+            return;
+        }
+
+        var cores = Environment.ProcessorCount;
+        var rawCpu = raw.Min(x => x.CpuSeconds);
+        s.AppendLine();
+        s.AppendLine(I($"CPU seconds of each measured run, per process (`/proc/{{pid}}/stat`, user + system), next to what the run had ({cores} cores × its"));
+        s.AppendLine(I($"seconds) and to the raw process's CPU for the same texts (the least of its runs: {rawCpu:F1} s). The workers' column holds the"));
+        s.AppendLine("model's runs; what the other columns and the idle share add is what the pipeline costs beyond the model on these cores.");
+        s.AppendLine();
+        var names = runs.SelectMany(r => r.CpuSeconds!.Keys).Distinct().ToList();
+        s.AppendLine("| Run | " + string.Join(" | ", names) + " | all | cores × seconds | idle | workers / raw |");
+        s.AppendLine("|---|" + string.Concat(names.Select(_ => "---|")) + "---|---|---|---|");
+        foreach (var run in runs)
+        {
+            var cpu = run.CpuSeconds!;
+            var all = cpu.Values.Sum();
+            var capacity = cores * run.Seconds;
+            var workers = cpu.GetValueOrDefault("embed-worker");
+            s.AppendLine(I($"| {run.Workers} worker{(run.Workers == 1 ? "" : "s")} | ") + string.Join(" | ", names.Select(n => I($"{cpu.GetValueOrDefault(n):F1}")))
+                + I($" | {all:F1} | {capacity:F1} | {Math.Max(0, capacity - all) / capacity:P0} | {workers / rawCpu:P0} |"));
+        }
+    }
+
     /// <summary>The whole page.</summary>
     public static string Render(BenchmarkResults r)
     {
@@ -106,6 +137,7 @@ public static class OnnxReport
             s.AppendLine(I($"| raw ONNX Runtime, {raw.Callers} caller{(raw.Callers == 1 ? "" : "s")} | {raw.Texts} | {raw.Seconds:F1} | {raw.TextsPerSecond:F1} | {raw.TextsPerSecond / best:P0} | {raw.PeakRssMiB:F0} MiB ({raw.RssBeforeLoadMiB:F0} before the model) |"));
         }
 
+        AppendCpu(s, o);
         s.AppendLine();
         s.AppendLine("## 7.2 Search with the query embedded in Search.Api");
         s.AppendLine();
