@@ -117,7 +117,7 @@ public static class OnnxReport
         s.AppendLine("## 7.1 Throughput against raw ONNX Runtime");
         s.AppendLine();
         s.AppendLine(I($"{o.Documents} sample documents (pgai Markdown files and SQuAD paragraphs, interleaved) make {o.Chunks} chunks of {o.MeanTokens:F0} word pieces on average."));
-        s.AppendLine("Pipeline: from the first `POST /documents` to the last vector stored, after a warm-up of 3 documents. Raw: the same");
+        s.AppendLine(I($"Pipeline: from the first `POST /documents` to the last vector stored, after a warm-up on the first {OnnxModelBenchmark.WarmupDocuments} of them (the store emptied before and after it). Raw: the same"));
         s.AppendLine("texts, in id order, embedded in a process of its own that loads the same session and does nothing else, by 1, 2 and 4");
         s.AppendLine("callers at once (one worker embeds up to `Embedding:ConcurrencyLimit` = " + o.ConcurrencyLimit.ToString(CultureInfo.InvariantCulture) + " batches at once). The ratio is");
         s.AppendLine("to the best raw rate: what the cores allow. As under the AppHost, the workers of a run are started for it and each runs");
