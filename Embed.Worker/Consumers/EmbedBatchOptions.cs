@@ -18,7 +18,8 @@ public sealed class EmbedBatchOptions
     /// <summary>
     /// Batches processed at once by one worker, 1..64; 4 by default. More than the model server's parallelism, so that
     /// while some batches read chunks and write vectors (database work, half or more of a batch's time) others keep the
-    /// model busy: measured in docs/benchmarks.md (model-bound efficiency).
+    /// model busy: measured in docs/benchmarks.md (model-bound efficiency). Not configured and with only in-process
+    /// <c>onnx</c> models: the session's run slots + 1 (<see cref="BatchConcurrencyDefault"/>).
     /// </summary>
     public int ConcurrencyLimit { get; set; } = 4;
 

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using VectorPipeline.Embeddings;
 using VectorPipeline.EmbedWorker.Consumers;
 using VectorPipeline.Messaging;
@@ -15,6 +16,7 @@ public static class Extensions
         builder.AddEmbeddings(probeModelServers: true);
         builder.Services.AddOptions<EmbedBatchOptions>().BindConfiguration(EmbedBatchOptions.SectionName)
             .Validate(o => { o.Validate(); return true; }).ValidateOnStart();
+        builder.Services.AddSingleton<IPostConfigureOptions<EmbedBatchOptions>, BatchConcurrencyDefault>();
         builder.Services.AddSingleton<VectorWriteGate>();
         builder.AddMessaging(bus => bus.AddConsumer<EmbedChunkBatchConsumer>(typeof(EmbedChunkBatchConsumerDefinition)));
         return builder;

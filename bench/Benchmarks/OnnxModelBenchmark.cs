@@ -55,7 +55,8 @@ public static class OnnxModelBenchmark
             IntraOpThreads = definition.IntraOpThreads,
             RunBatchSize = definition.RunBatchSize,
             BatchMessageLimit = 64,
-            ConcurrencyLimit = 4,
+            // Embed.Worker's default with the onnx provider at 1 worker: run slots (the cores) + 1 (BatchConcurrencyDefault).
+            ConcurrencyLimit = Environment.ProcessorCount + 1,
             RecallQueries = size.OnnxQueries,
         };
         var (squad, questions) = SampleData.Squad();

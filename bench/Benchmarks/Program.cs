@@ -27,7 +27,8 @@ var options = args.Select((a, i) => (a, i)).Where(x => x.a.StartsWith("--", Stri
     .ToDictionary(x => x.a[2..], x => x.i + 1 < args.Length && !args[x.i + 1].StartsWith("--", StringComparison.Ordinal) ? args[x.i + 1] : "true");
 if (options.TryGetValue("raw-onnx", out var rawTexts))
 {
-    return await RawOnnxRun.RunChildAsync(rawTexts, int.Parse(options["callers"], CultureInfo.InvariantCulture), int.Parse(options["batch"], CultureInfo.InvariantCulture), options["result"]);
+    return await RawOnnxRun.RunChildAsync(rawTexts, int.Parse(options["callers"], CultureInfo.InvariantCulture), int.Parse(options["batch"], CultureInfo.InvariantCulture), options["result"],
+        options.TryGetValue("runs", out var runs) ? int.Parse(runs, CultureInfo.InvariantCulture) : null);
 }
 
 var size = BenchmarkSize.Parse(options.GetValueOrDefault("size", "default"));

@@ -26,16 +26,21 @@ public static class RawOnnxRun
     public sealed record Result(int Callers, int Texts, double Seconds, double TextsPerSecond, double RssBeforeLoadMiB, double PeakRssMiB, long Tokens, double CpuSeconds = double.NaN);
 
     /// <summary>The built-in default model, with the services' default run settings (1 intra-op thread, runs of 16).</summary>
-    public static OnnxModelDefinition Definition() =>
-        OnnxModelDefinition.Resolve(new EmbeddingModelOptions { Provider = OnnxModelDefinition.ProviderName }, "Embedding");
+    /// <param name="maxConcurrentRuns">Runs at once in the process; null = the services' default (cores / intra-op threads).</param>
+    public static OnnxModelDefinition Definition(int? maxConcurrentRuns = null) =>
+        OnnxModelDefinition.Resolve(new EmbeddingModelOptions
+        {
+            Provider = OnnxModelDefinition.ProviderName,
+            Onnx = new OnnxModelOptions { MaxConcurrentRuns = maxConcurrentRuns },
+        }, "Embedding");
 
     /// <summary>The child's side: embeds the texts of <paramref name="textsFile"/> (a JSON array) and writes a <see cref="Result"/> as JSON to <paramref name="resultFile"/>.</summary>
     /// <returns>The process exit code, 0.</returns>
-    public static async Task<int> RunChildAsync(string textsFile, int callers, int batch, string resultFile)
+    public static async Task<int> RunChildAsync(string textsFile, int callers, int batch, string resultFile, int? maxConcurrentRuns = null)
     {
         var before = MemorySampler.RssMiB(Environment.ProcessId) ?? double.NaN;
         var texts = JsonSerializer.Deserialize<string[]>(await File.ReadAllTextAsync(textsFile))!;
-        using var generator = new OnnxEmbeddingGenerator(Definition());
+        using var generator = new OnnxEmbeddingGenerator(Definition(maxConcurrentRuns));
         generator.WarmUp();
         await generator.GenerateAsync(texts.Take(batch).ToArray());
         var next = -1;
