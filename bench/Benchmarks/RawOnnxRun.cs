@@ -35,6 +35,11 @@ public static class RawOnnxRun
         }, "Embedding");
 
     /// <summary>The child's side: embeds the texts of <paramref name="textsFile"/> (a JSON array) and writes a <see cref="Result"/> as JSON to <paramref name="resultFile"/>.</summary>
+    /// <param name="textsFile">JSON array of the texts.</param>
+    /// <param name="callers">Batches embedded at once.</param>
+    /// <param name="batch">Texts per batch.</param>
+    /// <param name="resultFile">Where the <see cref="Result"/> goes.</param>
+    /// <param name="maxConcurrentRuns">Runs at once in the process (<c>--runs</c>); null = the services' default.</param>
     /// <returns>The process exit code, 0.</returns>
     public static async Task<int> RunChildAsync(string textsFile, int callers, int batch, string resultFile, int? maxConcurrentRuns = null)
     {
