@@ -10,7 +10,8 @@ namespace VectorPipeline.Ingest.Delivery;
 /// can be declared passively) within 5 s. MassTransit's own bus check cannot tell: a publish-only bus has no receive
 /// endpoint, and its check reads "Ready" while the broker is down. Unhealthy names the broker as unreachable,
 /// without its address or credentials. A reachable broker whose publishes have failed for a while (<see cref="PublishMonitor.Stall"/>)
-/// is unhealthy too: the publisher is stuck, and a restart of the process is what brings it back.
+/// is unhealthy too: the publisher is stuck; <see cref="PublisherRecoveryService"/> restarts the bus, and a stall that
+/// outlasts that calls for a restart of the process.
 /// </summary>
 public sealed class BrokerHealthCheck(QueueDepthProbe probe, PublishMonitor publishes, IOptions<DeliveryOptions> delivery) : IHealthCheck
 {

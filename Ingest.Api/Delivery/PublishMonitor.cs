@@ -17,6 +17,7 @@ public sealed class PublishMonitor(TimeProvider time)
     private DateTimeOffset _unreachableAt = DateTimeOffset.MinValue;
     private int _failuresSinceUnreachable;
     private int _failures;
+    private int _busRestarts;
 
     /// <summary>A publish was confirmed: ends any run of failures.</summary>
     public void Succeeded()
@@ -37,6 +38,29 @@ public sealed class PublishMonitor(TimeProvider time)
             _lastFailure = now;
             _failures++;
             _failuresSinceUnreachable++;
+        }
+    }
+
+    /// <summary>How many times <see cref="PublisherRecoveryService"/> restarted the bus in this process.</summary>
+    public int BusRestarts
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _busRestarts;
+            }
+        }
+    }
+
+    /// <summary>The bus was restarted after a stall (<see cref="PublisherRecoveryService"/>): ends the run of failures, so
+    /// that another restart needs a whole new <see cref="StallAfter"/> of failed publishes.</summary>
+    public void BusRestarted()
+    {
+        lock (_lock)
+        {
+            (_failingSince, _failures, _failuresSinceUnreachable) = (null, 0, 0);
+            _busRestarts++;
         }
     }
 
@@ -67,7 +91,8 @@ public sealed class PublishMonitor(TimeProvider time)
             }
 
             return $"RabbitMQ answers, but no chunk message was confirmed for {(now - since).TotalSeconds:0} s ({_failures} publishes failed): "
-                + "the publisher may be stuck; restart Ingest.Api (new chunks are stored and queued by the redelivery sweep)";
+                + "the publisher may be stuck; the message bus restarts itself once RabbitMQ answers, and a stall that lasts "
+                + "through that calls for a restart of Ingest.Api (new chunks are stored and queued by the redelivery sweep)";
         }
     }
 

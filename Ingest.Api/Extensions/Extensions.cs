@@ -16,7 +16,7 @@ namespace VectorPipeline.Ingest.Extensions;
 /// <summary>Ingest.Api's wiring.</summary>
 public static class Extensions
 {
-    /// <summary>Adds the vector store, the embedding model catalog, the splitter, the bus (publish only), the backfill, redelivery sweep and vector index maintenance services, problem details and the OpenAPI document's title, description and examples.</summary>
+    /// <summary>Adds the vector store, the embedding model catalog, the splitter, the bus (publish only), the backfill, redelivery sweep, publisher recovery and vector index maintenance services, problem details and the OpenAPI document's title, description and examples.</summary>
     public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
     {
         builder.AddVectorStore();
@@ -42,6 +42,7 @@ public static class Extensions
             .Validate(o => { o.Validate(); return true; }).ValidateOnStart();
         builder.Services.AddSingleton(new PublishMonitor(TimeProvider.System));
         builder.Services.AddHealthChecks().AddCheck<BrokerHealthCheck>(BrokerHealthCheck.Name, tags: ["ready"]);
+        builder.Services.AddHostedService(PublisherRecoveryService.Create);
         builder.Services.AddSingleton<ChunkRedeliveryService>();
         builder.Services.AddHostedService(services => services.GetRequiredService<ChunkRedeliveryService>());
         builder.Services.AddOptions<DocumentEventsOptions>().BindConfiguration(DocumentEventsOptions.SectionName)

@@ -296,6 +296,9 @@ public sealed class FaultTests
             stack.Environment["Delivery__RedeliverAfterSeconds"] = "4";
             stack.Environment["Delivery__SweepIntervalMs"] = "1000";
             stack.Environment["DocumentEvents__PollIntervalMs"] = "100";
+            // MassTransit's connection and receive-transport messages (reconnects, retries, a transport that gives up) in the
+            // output that a failed repost prints.
+            stack.Environment["Logging__LogLevel__MassTransit"] = "Information";
             foreach (var (key, value) in settings)
             {
                 stack.Environment[key] = value;
@@ -366,11 +369,13 @@ public sealed class FaultTests
         /// </summary>
         public async Task RepostFailedAsync(List<SampleDocument> failed)
         {
-            // Generous: a loaded CI machine takes a while to bring RabbitMQ or PostgreSQL back and reconnect.
-            var deadline = DateTime.UtcNow.AddSeconds(120);
+            // Generous: a loaded CI machine takes a while to bring RabbitMQ or PostgreSQL back and reconnect, and a
+            // publisher stuck after the broker restart is restarted only after a stall window (30 s), a check (5 s) and
+            // a bus stop of up to 45 s (PublisherRecoveryService).
+            var deadline = DateTime.UtcNow.AddSeconds(180);
             while (failed.Count > 0)
             {
-                Assert.True(DateTime.UtcNow < deadline, $"{failed.Count} documents could not be posted again within 120 s; last failure: {LastPostFailure}\n" +
+                Assert.True(DateTime.UtcNow < deadline, $"{failed.Count} documents could not be posted again within 180 s; last failure: {LastPostFailure}\n" +
                     $"Ingest.Api's last output:\n{string.Join('\n', _services[0].Output.TakeLast(40))}\n{Rabbit.Diagnostics()}");
                 await Task.Delay(500, Token);
                 failed = await PostAllAsync(failed, tolerateFailures: true);
