@@ -37,6 +37,8 @@ public sealed class BrokerHealthCheck(QueueDepthProbe probe, PublishMonitor publ
 
         return publishes.Stall(PublishMonitor.StallAfter(delivery.Value)) is { } stall
             ? new HealthCheckResult(context.Registration.FailureStatus, stall)
-            : HealthCheckResult.Healthy("RabbitMQ reachable");
+            : HealthCheckResult.Healthy(publishes.BusRestarts is var restarts and > 0
+                ? $"RabbitMQ reachable; the message bus was restarted {restarts} time(s) after a publish stall"
+                : "RabbitMQ reachable");
     }
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using MassTransit;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -42,11 +43,12 @@ public class PublisherRecoveryTests
         var bus = host.Services.GetRequiredService<IBusControl>();
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var monitor = new PublishMonitor(time);
+        var delivery = new DeliveryOptions { PublishTimeoutSeconds = 10 };
         var factory = new ConnectionFactory { Uri = new Uri(rabbit.ConnectionString) };
         var recovery = new PublisherRecoveryService(
             async ct => { await using var probe = await factory.CreateConnectionAsync(ct); },
             ct => PublisherRecoveryService.RestartAsync(bus, ct),
-            monitor, Options.Create(new DeliveryOptions { PublishTimeoutSeconds = 10 }), NullLogger<PublisherRecoveryService>.Instance);
+            monitor, Options.Create(delivery), NullLogger<PublisherRecoveryService>.Instance);
 
         Assert.Null(await PublishAsync(bus, monitor));
 
@@ -70,10 +72,18 @@ public class PublisherRecoveryTests
             }
         }
 
-        Assert.NotNull(monitor.Stall(PublishMonitor.StallAfter(new DeliveryOptions { PublishTimeoutSeconds = 10 })));
-        Assert.Equal(PublisherRecoveryService.Outcome.Restarted, await recovery.CheckOnceAsync(token));
+        await using var probeConnection = await factory.CreateConnectionAsync(token);
+        var health = new BrokerHealthCheck(new QueueDepthProbe(new ServiceCollection().AddSingleton(probeConnection).BuildServiceProvider()),
+            monitor, Options.Create(delivery));
+        var stalled = await CheckHealthAsync(health);
+        Assert.Equal(HealthStatus.Unhealthy, stalled.Status);
+        Assert.Contains("no chunk message was confirmed", stalled.Description, StringComparison.Ordinal);
 
+        Assert.Equal(PublisherRecoveryService.Outcome.Restarted, await recovery.CheckOnceAsync(token));
         Assert.Equal(1, monitor.BusRestarts);
+        var recovered = await CheckHealthAsync(health);
+        Assert.Equal(HealthStatus.Healthy, recovered.Status);
+        Assert.Equal("RabbitMQ reachable; the message bus was restarted 1 time(s) after a publish stall", recovered.Description);
         var failure = await PublishAsync(bus, monitor);
         Assert.True(failure is null, $"publish after the restart failed: {failure}");
         await using (var connection = await factory.CreateConnectionAsync(token))
@@ -84,6 +94,10 @@ public class PublisherRecoveryTests
 
         await host.StopAsync(token);
     }
+
+    private static Task<HealthCheckResult> CheckHealthAsync(BrokerHealthCheck health) =>
+        health.CheckHealthAsync(new HealthCheckContext { Registration = new HealthCheckRegistration(BrokerHealthCheck.Name, health, HealthStatus.Unhealthy, null) },
+            TestContext.Current.CancellationToken);
 
     private static async Task<Exception?> PublishAsync(IBus bus, PublishMonitor monitor) =>
         await Record.ExceptionAsync(() =>
